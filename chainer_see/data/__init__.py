@@ -1,0 +1,1 @@
+"""Datasets, ground-truth formats and synthetic data."""

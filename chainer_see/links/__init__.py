@@ -1,0 +1,1 @@
+"""Chainer links of the SEE model (blocks, localization and recognition networks, SEE)."""

@@ -1,0 +1,1 @@
+"""Loss, metrics and Trainer extensions."""

@@ -1,0 +1,1 @@
+"""Trainer extensions: curriculum switching, localization-only restarts, box plots."""
