@@ -287,3 +287,45 @@ class SyntheticDataset(object):
     def true_boxes(self, i):
         """float32 ``(n_words * num_views, 4)`` in pixels of the returned image."""
         return rescale_boxes(self.render(i).boxes, self.native_size, self.image_size)
+
+
+def write_dataset(dataset, out, gt_format='words', overwrite=False, show_progress=None,
+                  options=None):
+    """Render every sample of ``dataset`` to disk, atomically.
+
+    Writes ``images/NNNNNN.png`` (at ``dataset.image_size``), ``gt.tsv`` (published
+    format; ``gt.txt`` for ``gt_format='readable'``), ``gt.boxes.json`` (true boxes, pixels
+    of the written images) and ``dataset.json`` (kind, seed, count and ``options``).
+    """
+    import json
+    import os
+
+    from chainer_see.data.ground_truth import write_boxes, write_ground_truth
+    from chainer_see.data.output import atomic_output_dir
+    from chainer_see.progress import progress
+
+    H, W = dataset.image_size
+    rows, boxes = [], []
+    ext = '.txt' if gt_format == 'readable' else '.tsv'
+    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+        os.makedirs(os.path.join(tmp, 'images'))
+        for i in progress(range(len(dataset)), desc=dataset.kind, enabled=show_progress,
+                          unit='img'):
+            s = dataset.render(i)
+            img = Image.fromarray(s.image)
+            if (H, W) != dataset.native_size:
+                img = img.resize((W, H), Image.BILINEAR)
+            rel = 'images/%06d.png' % i
+            img.save(os.path.join(tmp, rel))
+            rows.append((rel, s.words))
+            boxes.append((rel, (W, H), dataset.true_boxes(i)))
+        write_ground_truth(os.path.join(tmp, 'gt' + ext), rows, dataset.num_words,
+                           dataset.max_chars, dataset.char_map, gt_format)
+        write_boxes(os.path.join(tmp, 'gt.boxes.json'), boxes, views=dataset.num_views)
+        meta = {'kind': dataset.kind, 'seed': dataset.seed, 'count': len(dataset),
+                'image_size': [H, W], 'num_words': dataset.num_words,
+                'max_chars': dataset.max_chars, 'views': dataset.num_views,
+                'options': options or {}}
+        with open(os.path.join(tmp, 'dataset.json'), 'w') as f:
+            json.dump(meta, f, indent=1)
+    return len(rows)
