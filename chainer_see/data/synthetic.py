@@ -318,7 +318,7 @@ def write_dataset(dataset, out, gt_format='words', overwrite=False, show_progres
             rel = 'images/%06d.png' % i
             img.save(os.path.join(tmp, rel))
             rows.append((rel, s.words))
-            boxes.append((rel, (W, H), dataset.true_boxes(i)))
+            boxes.append((rel, (W, H), rescale_boxes(s.boxes, dataset.native_size, (H, W))))
         write_ground_truth(os.path.join(tmp, 'gt' + ext), rows, dataset.num_words,
                            dataset.max_chars, dataset.char_map, gt_format)
         write_boxes(os.path.join(tmp, 'gt.boxes.json'), boxes, views=dataset.num_views)

@@ -101,7 +101,8 @@ def png_bytes(array):
     return out.getvalue()
 
 
-def fsns_example(image, text, char_map, **overrides):
+def fsns_example(image, label_text, char_map, **overrides):
+    text = label_text
     Ex = example_class()
     ex = Ex()
     feats = ex.features.feature
