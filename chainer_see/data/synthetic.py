@@ -22,6 +22,7 @@ the order of access, so multiprocess iterators and resumed runs see the same dat
 import collections
 import random
 
+import chainer
 import numpy
 from PIL import Image
 
@@ -162,7 +163,7 @@ def render_svhn_composite(rng, placements, min_digits, max_digits, canvas_hw, wi
     return canvas, words, order_boxes, masks
 
 
-class SyntheticDataset(object):
+class SyntheticDataset(chainer.dataset.DatasetMixin):
     """Synthetic examples ``(image float32 (3, H, W) in [0, 1], labels int32 (N, T))``.
 
     Args:
@@ -224,13 +225,6 @@ class SyntheticDataset(object):
 
     def __len__(self):
         return self.length
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self.get_example(i) for i in range(*index.indices(len(self)))]
-        if isinstance(index, (list, numpy.ndarray)):
-            return [self.get_example(int(i)) for i in index]
-        return self.get_example(index)
 
     def _rng(self, i):
         # String seeds are hashed with SHA-512 by ``random``: stable across runs/platforms.

@@ -1,12 +1,10 @@
 import json
 import os
-import struct
 
 import numpy
-import pytest
 from PIL import Image
 
-from chainer_see.data import CharMap, DataError, load_curriculum
+from chainer_see.data import CharMap, load_curriculum
 from chainer_see.data.crc32c import crc32c, crc32c_numpy, crc32c_python, masked_crc32c
 from chainer_see.data.fsns import convert_fsns
 from chainer_see.data.ground_truth import read_ground_truth

@@ -1,4 +1,3 @@
-import json
 import os
 
 import numpy
@@ -6,7 +5,6 @@ import pytest
 from PIL import Image
 
 from chainer_see.data import CharMap, GroundTruthDataset
-from chainer_see.data.ground_truth import read_ground_truth
 from chainer_see.data.svhn import build_composites, convert_svhn, read_digit_struct
 
 from tests.data import helpers
