@@ -109,13 +109,13 @@ def render_svhn_crop(rng, hw, digits, with_mask=False):
     digit_w = bw / len(digits)
     for side in (-1, 1):
         if rng.random() < 0.25:
-            dm = gs.number(random_digits(rng, 1, 2), rng.uniform(0.03, 0.25))
+            dm = gs.masks[rng.choice('0123456789')]
             scale_x = bw / num.shape[1]
             dw = max(int(round(dm.shape[1] * scale_x)), 1)
             dmask = numpy.asarray(Image.fromarray(dm).resize((dw, sh), Image.BILINEAR),
                                   numpy.float32) * (1.0 / 255.0)
             gap = rng.uniform(0.8, 1.3) * digit_w
-            visible = rng.uniform(0.15, 0.5) * dw
+            visible = rng.uniform(0.15, 0.45) * dw  # at most ~half a digit shows
             if side > 0:
                 x = int(max(box[2] + gap, W - visible))
             else:
