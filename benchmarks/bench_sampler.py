@@ -6,10 +6,10 @@ Reference (the published SEE code): concatenate the image N times along the batc
 read the N grids of one image without copying it.  Both are measured in the same run, on the
 same inputs, with gradients to the image and to theta.
 
-    python -m benchmarks.bench_sampler [--repeat 5]
+    python -m benchmarks.bench_sampler [--repeat 7]
 
-Prints, per size, the median forward + backward time of each approach, the speed-up, and the
-peak extra memory each allocates (``tracemalloc``, which sees NumPy's allocations), and checks
+Prints, per size, the median forward + backward time of each approach (interleaved runs after a
+warm-up), the speed-up, and the peak extra memory each allocates (``tracemalloc``, which sees NumPy's allocations), and checks
 that both give the same output.
 """
 import argparse
@@ -86,14 +86,18 @@ def relative_errors(ours, ref):
 TOLERANCES = (1e-5, 1e-5, 1e-2)
 
 
-def time_ms(fn, args, repeat):
-    fn(*args)  # warm-up
-    times = []
+def time_pair_ms(fn_a, fn_b, args, repeat):
+    """Median wall time (ms) of fn_a(*args) and of fn_b(*args) over ``repeat`` interleaved
+    runs after one warm-up each; interleaving makes load from other processes hit both."""
+    fn_a(*args)
+    fn_b(*args)
+    times_a, times_b = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            t0 = time.perf_counter()
+            fn(*args)
+            times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times_a), 1e3 * statistics.median(times_b)
 
 
 def peak_extra_mib(fn, args):
@@ -114,12 +118,7 @@ def bench(size, repeat):
     B, N, C, H, W, Ho, Wo = size
     args = make_inputs(*size)
     errs = relative_errors(run_ours(*args), run_reference(*args))
-    # interleave the two approaches so that load from other processes hits both alike
-    ref_ms, ours_ms = [], []
-    for _ in range(2):
-        ref_ms.append(time_ms(run_reference, args, max(1, repeat // 2)))
-        ours_ms.append(time_ms(run_ours, args, max(1, repeat - repeat // 2)))
-    ref_ms, ours_ms = min(ref_ms), min(ours_ms)
+    ref_ms, ours_ms = time_pair_ms(run_reference, run_ours, args, repeat)
     return dict(size='B=%d N=%d %dx%dx%d -> %dx%d' % (B, N, C, H, W, Ho, Wo),
                 ref_ms=ref_ms, ours_ms=ours_ms, speedup=ref_ms / ours_ms,
                 ref_mib=peak_extra_mib(run_reference, args),
@@ -135,9 +134,9 @@ def main(argv=None):
                     '(+ affine_grid) against the published approach (image concatenated N '
                     'times + F.spatial_transformer_grid + F.spatial_transformer_sampler), '
                     'float32, CPU.')
-    parser.add_argument('--repeat', type=int, default=6,
-                        help='timed runs per approach and size (median of halves, min of the '
-                             'two halves; default 6)')
+    parser.add_argument('--repeat', type=int, default=7,
+                        help='timed runs per approach and size, interleaved; the table shows '
+                             'medians (default 7)')
     parser.add_argument('--sizes', type=int, nargs='*', default=None, metavar='I',
                         help='indices into the size list to run (default: all)')
     args = parser.parse_args(argv)

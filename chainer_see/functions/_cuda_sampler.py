@@ -64,13 +64,6 @@ def _sizes(x, grid):
     return numpy.int32(N), numpy.int32(C), numpy.int32(H), numpy.int32(W), numpy.int32(Ho * Wo)
 
 
-def _check_int32(*arrays):
-    for a in arrays:
-        if a.size >= 2 ** 31:
-            raise ValueError('multi_grid_sampler: arrays of 2**31 elements or more are not '
-                             'supported on the GPU (got shape %s)' % (a.shape,))
-
-
 def forward(x, grid, get_kernel=get_kernel):
     """x (B, C, H, W), grid (B, N, 2, Ho, Wo) -> y (B, N, C, Ho, Wo).
 
@@ -83,7 +76,6 @@ def forward(x, grid, get_kernel=get_kernel):
     B, C = x.shape[:2]
     N, Ho, Wo = grid.shape[1], grid.shape[3], grid.shape[4]
     y = xp.empty((B, N, C, Ho, Wo), dtype=x.dtype)
-    _check_int32(x, grid, y)
     if y.size:
         get_kernel('forward')(x, grid, *_sizes(x, grid), y, size=y.size)
     return y
@@ -96,7 +88,6 @@ def backward(x, grid, gy, need_x, need_grid, get_kernel=get_kernel):
     grid = xp.ascontiguousarray(grid)
     gy = xp.ascontiguousarray(gy)
     sizes = _sizes(x, grid)
-    _check_int32(x, grid, gy)
     gx = ggrid = None
     if need_x:
         gx = xp.zeros_like(x)

@@ -48,6 +48,8 @@ def affine_grid(theta, shape):
                          % (tuple(theta.shape),))
     if theta.dtype.kind != 'f':
         raise TypeError('affine_grid: theta must be floating point, got %s' % theta.dtype)
+    if len(shape) != 2:
+        raise ValueError('affine_grid: shape must be (Ho, Wo), got %s' % (shape,))
     Ho, Wo = (int(s) for s in shape)
     if Ho < 1 or Wo < 1:
         raise ValueError('affine_grid: shape must be two positive ints, got %s' % (shape,))

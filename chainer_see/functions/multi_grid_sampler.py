@@ -74,7 +74,7 @@ class MultiGridSamplerGrad(function_node.FunctionNode):
         state = self.cpu_state
         if state is None:  # forward ran on another device; rebuild
             _, state = _sampler_cpu.forward(x, grid)
-        grads = _sampler_cpu.backward(state, grid, gy, *self.need)
+        grads = _sampler_cpu.backward(state, gy, *self.need)
         return tuple(g for g, needed in zip(grads, self.need) if needed)
 
     def forward_gpu(self, inputs):

@@ -101,7 +101,7 @@ def compile_host(source, workdir):
         # -ffp-contract=off: no fused multiply-adds, so that the host arithmetic is the plain
         # IEEE sequence that NumPy performs
         cmd = [gxx(), '-O2', '-std=c++11', '-shared', '-fPIC', '-ffp-contract=off',
-               '-Wall', '-Werror', '-o', lib + '.tmp', cpp]
+               '-Wall', '-o', lib + '.tmp', cpp]
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True)
         if proc.returncode:
