@@ -148,7 +148,8 @@ MUTATIONS = {
     'weight: upper x neighbour gets the lower weight': (
         'preamble', '((k & 1) ? p.x.w_hi : p.x.w_lo)', '((k & 1) ? p.x.w_lo : p.x.w_lo)'),
     'index: bottom row one row too low': (
-        'preamble', 'const int row = p.y.lo + (k >> 1);', 'const int row = p.y.lo + 2 * (k >> 1);'),
+        'preamble', 'const int row = p.y.lo + (k >> 1);',
+        'const int row = p.y.lo + 2 * (k >> 1);'),
     'index: plane stride uses W for H': (
         'forward', 'const ptrdiff_t plane = (b * C + c) * H * W;',
         'const ptrdiff_t plane = (b * C + c) * W * W;'),
