@@ -14,13 +14,47 @@ Same arithmetic as the CUDA kernels (``cuda_kernels/multi_grid_sampler.cuh``) an
 * Every operation is vectorised over all grid points of all regions of all images
   ``(B * N, Ho * Wo)``; the only Python loops run over the C channels and the 4 neighbours.
 * Forward keeps, for backward, the padded image and per grid point its flat index, its
-  four axis weights and its two unclipped coordinates (32 bytes a point in float32).
+  four axis weights and two clip flags (26 bytes a point in float32).
+* Temporaries live in per-thread scratch buffers that are kept between calls
+  (:func:`release_scratch` frees them): fresh memory costs a page fault per 4 KiB.
 """
+import threading
+
 import numpy
 
 # numpy.add.at got an indexed fast loop in NumPy 1.25; before that it is ~20x slower than
 # numpy.bincount (which, however, accumulates in float64).
 ADD_AT_IS_FAST = numpy.lib.NumpyVersion(numpy.__version__) >= '1.25.0'
+
+
+class _Scratch(threading.local):
+    """Per-thread buffers for temporaries, kept between calls.
+
+    Fresh memory costs a page fault per 4 KiB when it is first written (about 2 us each on
+    a VM), and glibc hands the memory of large freed arrays back to the OS, so every call
+    paid again for every temporary.  Only temporaries that never outlive the call that asked
+    for them live here; results and the state kept for backward are ordinary arrays.
+    """
+
+    def __init__(self):
+        self.buffers = {}
+
+    def get(self, key, shape, dtype):
+        dtype = numpy.dtype(dtype)
+        nbytes = int(numpy.prod(shape)) * dtype.itemsize
+        buf = self.buffers.get(key)
+        if buf is None or buf.nbytes < nbytes:
+            buf = numpy.empty(max(nbytes, 1), dtype=numpy.uint8)
+            self.buffers[key] = buf
+        return buf[:nbytes].view(dtype).reshape(shape)
+
+
+_scratch = _Scratch()
+
+
+def release_scratch():
+    """Free the temporaries kept between calls (in this thread)."""
+    _scratch.buffers.clear()
 
 
 def scatter_add(target, index, values, use_add_at=ADD_AT_IS_FAST):
@@ -32,33 +66,35 @@ def scatter_add(target, index, values, use_add_at=ADD_AT_IS_FAST):
         target[:s.size] += s.astype(target.dtype, copy=False)
 
 
-def _axis(g, size):
+def _axis(g, size, name):
     """Sampling along one axis for the grid values ``g``.
 
-    Returns ``(p, lo, w_lo, w_hi)``: the unclipped coordinate in the image padded by one
-    pixel (for the gradient's clip mask), the index of the lower neighbour there (as a float
-    holding an integer in [0, size]), and the weights of the lower and upper neighbours.
+    Returns ``(inside, lo, w_lo, w_hi)``: where the gradient to the grid is not clipped off
+    (bool), the index of the lower neighbour in the image padded by one pixel (a float
+    holding an integer in [0, size], in scratch buffer ``'lo' + name``), and the weights of
+    the lower and upper neighbours.
     """
     # Chainer and the kernels compute ((g + 1) * (size - 1)) / 2 + 1; (size - 1) / 2 is
     # exact in binary and halving commutes with rounding, so one multiply gives the same bits.
     p = g + 1
     p *= (size - 1) / 2
-    p += 1
-    pc = numpy.clip(p, 0, size + 1)
-    lo = numpy.floor(pc)
+    p += 1                                   # coordinate in the padded image
+    inside = p > 0
+    inside &= numpy.less(p, size + 1, out=_scratch.get('below', p.shape, bool))
+    numpy.clip(p, 0, size + 1, out=p)
+    lo = numpy.floor(p, out=_scratch.get('lo' + name, p.shape, p.dtype))
     numpy.minimum(lo, size, out=lo)
-    w_hi = numpy.subtract(pc, lo, out=pc)
-    # bitwise equal to (lo + 1) - pc: w_hi = pc - lo is exact, and 1 - w_hi rounds as 1 - pc
+    w_hi = p
+    w_hi -= lo
+    # bitwise equal to (lo + 1) - p: w_hi = p - lo is exact, and 1 - w_hi rounds as 1 - p
     # where lo = 0 and is exact where lo >= 1
     w_lo = 1 - w_hi
-    return p, lo, w_lo, w_hi
+    return inside, lo, w_lo, w_hi
 
 
-def _dpix(p, size, out):
+def _dpix(inside, size, out):
     """``out *= d(pixel)/d(grid)``: (size - 1) / 2 strictly inside the clip range, else 0."""
     out *= (size - 1) / 2
-    inside = p > 0
-    inside &= p < size + 1
     numpy.multiply(out, inside, out=out)
 
 
@@ -89,8 +125,8 @@ class _Points(object):
         # C order matters: ufunc outputs follow their inputs' layout, and the flat views that
         # numpy.add.at needs must not be copies
         grid = numpy.ascontiguousarray(grid)
-        self.px, lo_x, self.wx_lo, self.wx_hi = _axis(grid[:, :, 0], img.W)
-        self.py, lo_y, self.wy_lo, self.wy_hi = _axis(grid[:, :, 1], img.H)
+        self.inside_x, lo_x, self.wx_lo, self.wx_hi = _axis(grid[:, :, 0], img.W, 'x')
+        self.inside_y, lo_y, self.wy_lo, self.wy_hi = _axis(grid[:, :, 1], img.H, 'y')
         # flat index of the top-left neighbour, channel 0, in the padded image
         if img.float_index:
             lo_y *= img.W2
@@ -105,9 +141,11 @@ class _Points(object):
         self.img = img
 
     def weights(self):
-        """Bilinear weights of the four neighbours, as in the CUDA kernels."""
-        return (self.wx_lo * self.wy_lo, self.wx_hi * self.wy_lo,
-                self.wx_lo * self.wy_hi, self.wx_hi * self.wy_hi)
+        """Bilinear weights of the four neighbours, as in the CUDA kernels (scratch)."""
+        pairs = ((self.wx_lo, self.wy_lo), (self.wx_hi, self.wy_lo),
+                 (self.wx_lo, self.wy_hi), (self.wx_hi, self.wy_hi))
+        return tuple(numpy.multiply(a, b, out=_scratch.get('w%d' % k, a.shape, a.dtype))
+                     for k, (a, b) in enumerate(pairs))
 
     def gather(self, c, k, out):
         """Neighbour ``k`` of every point, channel ``c``, into ``out``."""
@@ -124,7 +162,7 @@ def forward(x, grid):
     pts = _Points(img, grid)
     w = pts.weights()
     y = numpy.empty((B, N, img.C, Ho, Wo), dtype=x.dtype)
-    tmp = numpy.empty(pts.idx.shape, dtype=x.dtype)
+    tmp = _scratch.get('tmp', pts.idx.shape, x.dtype)
     for c in range(img.C):
         yc = y[:, :, c]
         pts.gather(c, 0, tmp)
@@ -142,7 +180,7 @@ def backward(state, gy, need_x, need_grid):
     img, pts = state
     B, C, H, W, N, Ho, Wo = img.B, img.C, img.H, img.W, img.N, img.Ho, img.Wo
     dtype = img.flat.dtype
-    tmp = numpy.empty(pts.idx.shape, dtype=dtype)
+    tmp = _scratch.get('tmp', pts.idx.shape, dtype)
     gx = ggrid = None
     if need_x:
         w = pts.weights()
@@ -160,7 +198,7 @@ def backward(state, gy, need_x, need_grid):
         gx = gxpad[:, :, 1:-1, 1:-1]
     if need_grid:
         # G[k] = sum_c gy_c * x_c(neighbour k)
-        G = numpy.empty((4,) + tmp.shape, dtype=dtype)
+        G = _scratch.get('G', (4,) + tmp.shape, dtype)
         if C == 0:
             G.fill(0)
         for c in range(C):
@@ -180,12 +218,12 @@ def backward(state, gy, need_x, need_grid):
         numpy.subtract(G[3], G[2], out=tmp)
         tmp *= pts.wy_hi
         gu += tmp
-        _dpix(pts.px, W, gu)
+        _dpix(pts.inside_x, W, gu)
         gv = ggrid[:, :, 1]
         numpy.subtract(G[2], G[0], out=gv)
         gv *= pts.wx_lo
         numpy.subtract(G[3], G[1], out=tmp)
         tmp *= pts.wx_hi
         gv += tmp
-        _dpix(pts.py, H, gv)
+        _dpix(pts.inside_y, H, gv)
     return gx, ggrid

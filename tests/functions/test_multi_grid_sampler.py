@@ -1,3 +1,4 @@
+import threading
 import tracemalloc
 
 import numpy
@@ -124,6 +125,7 @@ def test_the_image_is_not_copied_per_region():
     x, grid = make_case(B, N, C, H, W, 4, 4, numpy.float32, seed=4)
     xv = chainer.Variable(x)
     gv = chainer.Variable(grid)
+    _sampler_cpu.release_scratch()   # count the scratch buffers too
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
@@ -135,6 +137,40 @@ def test_the_image_is_not_copied_per_region():
         tracemalloc.stop()
     # the padded copy, the gradient and its padding: about 2-3 images; N copies would be 32
     assert peak < 4 * x.nbytes, peak / x.nbytes
+
+
+def test_scratch_buffers_are_not_shared_between_calls():
+    # two samplers of different sizes, forward and backward interleaved, in two threads:
+    # results must be those of each call on its own
+    cases = [make_case(2, 3, 3, 9, 17, 5, 4, numpy.float32, seed=s) for s in (1, 2)]
+    cases.append(make_case(1, 2, 2, 5, 9, 7, 8, numpy.float64, seed=3))
+    gys = [numpy.random.RandomState(9).uniform(-1, 1, (g.shape[0], g.shape[1], x.shape[1])
+                                               + g.shape[3:]).astype(x.dtype)
+           for x, g in cases]
+    expected = [forward_backward(multi_grid_sampler, x, g, gy)
+                for (x, g), gy in zip(cases, gys)]
+
+    def interleaved():
+        vs = [(chainer.Variable(x), chainer.Variable(g)) for x, g in cases]
+        ys = [multi_grid_sampler(xv, gv) for xv, gv in vs]
+        for y, gy in zip(ys[::-1], gys[::-1]):
+            y.grad = gy
+            y.backward()
+        return [(y.array, xv.grad, gv.grad) for y, (xv, gv) in zip(ys, vs)]
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(interleaved()))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.append(interleaved())
+    assert len(results) == 3
+    for got in results:
+        for g, e in zip(got, expected):
+            for a, b in zip(g, e):
+                numpy.testing.assert_array_equal(a, b)
 
 
 def test_double_backprop_is_refused_clearly():
