@@ -5,7 +5,7 @@ decay)`` for 4-D input normalized over axes (0, 2, 3), including the in-place up
 the running statistics (unbiased variance, factor ``m / (m - 1)``).  Statistics and
 channel sums are reductions over the contiguous last axis of a ``(B, C, H*W)`` view,
 the centred squares by ``einsum`` without a temporary, and the backward uses the usual
-closed form.  CuPy inputs go to Chainer's function (cuDNN).  Double backpropagation is
+closed form.  A ReLU can be fused into the node (``relu=True``).  CuPy inputs go to Chainer's function (cuDNN).  Double backpropagation is
 not supported on the NumPy path.
 """
 import numpy
@@ -23,7 +23,8 @@ def _channel_sum(a3):
 class BatchNorm2DCPU(function_node.FunctionNode):
     """Training-mode batch normalization of NumPy (B, C, H, W) arrays."""
 
-    def __init__(self, eps, running_mean=None, running_var=None, decay=0.9):
+    def __init__(self, eps, running_mean=None, running_var=None, decay=0.9, relu=False):
+        self.relu = relu
         self.eps = eps
         self.running_mean = running_mean
         self.running_var = running_var
@@ -41,6 +42,9 @@ class BatchNorm2DCPU(function_node.FunctionNode):
         xhat *= inv_std[None, :, None]
         y = xhat * gamma[None, :, None]
         y += beta[None, :, None]
+        if self.relu:
+            numpy.maximum(y, 0, out=y)
+            self.retain_outputs((0,))
         if self.running_mean is not None:
             adjust = m / max(m - 1., 1.)
             self.running_mean *= self.decay
@@ -59,7 +63,11 @@ class BatchNorm2DCPU(function_node.FunctionNode):
 
     def backward(self, indexes, grad_outputs):
         gamma, = self.get_retained_inputs()
-        return _BatchNorm2DGrad(self).apply((gamma, grad_outputs[0]))
+        gy, = grad_outputs
+        if self.relu:
+            y, = self.get_retained_outputs()
+            return _BatchNorm2DGrad(self).apply((gamma, gy, y))
+        return _BatchNorm2DGrad(self).apply((gamma, gy))
 
 
 class _BatchNorm2DGrad(function_node.FunctionNode):
@@ -68,9 +76,11 @@ class _BatchNorm2DGrad(function_node.FunctionNode):
         self.bn = bn
 
     def forward_cpu(self, inputs):
-        gamma, gy = inputs
+        gamma, gy = inputs[:2]
         bn = self.bn
         B, C = gy.shape[:2]
+        if bn.relu:
+            gy = numpy.where(inputs[2] > 0, gy, gy.dtype.type(0))
         gy3 = numpy.ascontiguousarray(gy).reshape(B, C, -1)
         xhat = bn._xhat
         dt = gy.dtype.type
@@ -91,10 +101,14 @@ class _BatchNorm2DGrad(function_node.FunctionNode):
 
 
 def batch_normalization_2d(x, gamma, beta, eps=2e-5, running_mean=None, running_var=None,
-                           decay=0.9):
-    """As ``F.batch_normalization`` (training mode) for ``(B, C, H, W)`` input."""
+                           decay=0.9, relu=False):
+    """As ``F.batch_normalization`` (training mode) for ``(B, C, H, W)`` input.
+
+    With ``relu=True`` returns ``F.relu`` of it, fused (one output array, one node).
+    """
     if backend.get_array_module(x) is not numpy or x.ndim != 4:
-        return F.batch_normalization(x, gamma, beta, eps=eps, running_mean=running_mean,
-                                     running_var=running_var, decay=decay)
-    y, = BatchNorm2DCPU(eps, running_mean, running_var, decay).apply((x, gamma, beta))
+        y = F.batch_normalization(x, gamma, beta, eps=eps, running_mean=running_mean,
+                                  running_var=running_var, decay=decay)
+        return F.relu(y) if relu else y
+    y, = BatchNorm2DCPU(eps, running_mean, running_var, decay, relu).apply((x, gamma, beta))
     return y

@@ -1,23 +1,29 @@
 """2-D convolution for NumPy arrays, in GEMM-friendly layouts.
 
-Chainer's CPU ``convolution_2d`` builds the column array ``(B, C, kh, kw, Ho, Wo)`` and
-then calls ``numpy.tensordot``, which copies (transposes) the columns once more and
-returns ``(B, Ho, Wo, Cout)`` that is rolled back to NCHW as a strided view; its
-backward does the same twice.  Here:
+Chainer's CPU ``convolution_2d`` builds the column array ``(B, C, kh, kw, Ho, Wo)`` for
+the whole batch, then calls ``numpy.tensordot``, which copies (transposes) the columns
+once more and returns ``(B, Ho, Wo, Cout)`` rolled back to NCHW as a strided view; its
+backward does the same twice and ends with a col2im.  Here:
 
-* forward: one strided copy of the (padded) input into columns ``(B, C*kh*kw, Ho*Wo)``
-  (``as_strided`` view + reshape), then one batched ``numpy.matmul`` with the weight
-  matrix ``(Cout, C*kh*kw)``: the result is already NCHW and contiguous;
-* backward: ``gW`` by a batched ``matmul`` with the transposed columns (a BLAS
-  transpose flag, no copy); ``gx`` of a stride-1 convolution is the convolution of the
-  output gradient with the flipped, transposed kernel (same code path as the forward);
-  other strides use ``W^T gy`` and a col2im of ``kh*kw`` strided adds.
+* forward: for a chunk of images at a time, one strided copy of the (padded) input
+  into columns (``as_strided`` view copied into a reused scratch buffer), then GEMM with
+  the weight matrix ``(Cout, C*kh*kw)``: one GEMM per image for large outputs (columns
+  ``(n, K, Ho*Wo)``, the result is NCHW as it comes), or one GEMM for the whole chunk
+  for small outputs (columns ``(K, n*Ho*Wo)``, the result transposed to NCHW);
+* backward: ``gW`` by GEMMs with the transposed columns (rebuilt chunk by chunk rather
+  than kept: cheaper than allocating the full-batch columns); ``gx`` of a stride-1
+  convolution is the convolution of the output gradient with the flipped, transposed
+  kernel (the forward code path); other strides use ``W^T gy`` and a col2im of
+  ``kh*kw`` strided adds.
 
 Same semantics as ``F.convolution_2d`` with ``cover_all=False``, ``dilate=1``,
 ``groups=1``.  ``conv2d`` dispatches: NumPy inputs use this FunctionNode, CuPy inputs
 use ``F.convolution_2d`` (cuDNN).  Double backpropagation is not supported on the
 NumPy path (the gradient is computed by a node that refuses to be differentiated).
+The scratch buffers are per thread and kept between calls (``release_workspace()``).
 """
+import threading
+
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
@@ -33,81 +39,158 @@ def _pair(v):
     return int(v), int(v)
 
 
-def _pad(x, ph, pw):
-    if ph == 0 and pw == 0:
-        return x
-    B, C, H, W = x.shape
-    out = numpy.empty((B, C, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
-    if ph:
-        out[:, :, :ph] = 0
-        out[:, :, H + ph:] = 0
-    if pw:
-        out[:, :, ph:H + ph, :pw] = 0
-        out[:, :, ph:H + ph, W + pw:] = 0
-    out[:, :, ph:H + ph, pw:W + pw] = x
-    return out
-
-
-# Outputs with at most this many pixels per image use one GEMM for the whole batch
-# (columns ``(C*kh*kw, B*Ho*Wo)``, output transposed back to NCHW); larger ones one GEMM
-# per image (columns ``(B, C*kh*kw, Ho*Wo)``, output NCHW as it comes).  Measured on the
+# Columns are built for a chunk of images at a time into a reused per-thread buffer of
+# about this many bytes (and rebuilt in the backward pass instead of being kept): the
+# full-batch column array of a 100x100 layer is hundreds of MB, and allocating it fresh
+# every step costs more in page faults than rebuilding it costs in copies.
+COL_CHUNK_BYTES = 16 << 20
+# Outputs with at most this many pixels per image use one GEMM for a whole chunk
+# (columns ``(C*kh*kw, n*Ho*Wo)``, output transposed back to NCHW); larger ones one GEMM
+# per image (columns ``(n, C*kh*kw, Ho*Wo)``, output NCHW as it comes).  Measured on the
 # SEE layer shapes: the single GEMM wins clearly below ~25x25, loses slightly at 32x32.
 SINGLE_GEMM_MAX_PIXELS = 700
 
 
-def _out_hw(shape, kh, kw, sy, sx, ph, pw):
-    H, W = shape[2:]
-    Ho = (H + 2 * ph - kh) // sy + 1
-    Wo = (W + 2 * pw - kw) // sx + 1
-    if Ho <= 0 or Wo <= 0:
-        raise ValueError('convolution output would be empty: input %dx%d, kernel %dx%d, '
-                         'stride %s, pad %s' % (H, W, kh, kw, (sy, sx), (ph, pw)))
-    return Ho, Wo
+class _Workspace(threading.local):
+    def __init__(self):
+        self.buffers = {}
 
 
-def _columns(x, kh, kw, sy, sx, ph, pw, single):
-    """Columns of x (B, C, H, W), one strided copy at most.
+_workspace = _Workspace()
 
-    ``single=False``: ``(B, C*kh*kw, Ho*Wo)``; ``single=True``: ``(C*kh*kw, B*Ho*Wo)``.
+
+def _buffer(name, shape, dtype):
+    """A reused scratch array of ``shape``; valid until the next request of ``name``."""
+    dtype = numpy.dtype(dtype)
+    n = int(numpy.prod(shape)) * dtype.itemsize
+    buf = _workspace.buffers.get(name)
+    if buf is None or buf.nbytes < n:
+        buf = numpy.empty(max(n, 1), dtype=numpy.uint8)
+        _workspace.buffers[name] = buf
+    return buf[:n].view(dtype).reshape(shape)
+
+
+def release_workspace():
+    """Free this thread's scratch buffers (they are kept between calls otherwise)."""
+    _workspace.buffers.clear()
+
+
+class _Plan(object):
+    """Geometry of one convolution and how it is split into chunks of images."""
+
+    def __init__(self, x_shape, w_shape, stride, pad, itemsize):
+        self.B, self.C, self.H, self.W = x_shape
+        self.Cout, _, self.kh, self.kw = w_shape
+        (self.sy, self.sx), (self.ph, self.pw) = stride, pad
+        self.Ho = (self.H + 2 * self.ph - self.kh) // self.sy + 1
+        self.Wo = (self.W + 2 * self.pw - self.kw) // self.sx + 1
+        if self.Ho <= 0 or self.Wo <= 0:
+            raise ValueError('convolution output would be empty: input %dx%d, kernel %dx%d, '
+                             'stride %s, pad %s' % (self.H, self.W, self.kh, self.kw,
+                                                    stride, pad))
+        self.K = self.C * self.kh * self.kw
+        self.HW = self.Ho * self.Wo
+        self.single = self.HW <= SINGLE_GEMM_MAX_PIXELS and self.B > 1
+        self.pointwise = (self.kh == 1 and self.kw == 1 and self.ph == 0 and self.pw == 0
+                          and self.sy == 1 and self.sx == 1)
+        per_image = self.K * self.HW * itemsize
+        self.chunk = max(1, min(self.B, COL_CHUNK_BYTES // max(per_image, 1)))
+
+    def chunks(self):
+        for b0 in range(0, self.B, self.chunk):
+            yield b0, min(self.B, b0 + self.chunk)
+
+
+def _columns(x, p, b0, b1):
+    """Columns of images ``b0:b1`` of x: ``(n, K, Ho*Wo)``, or ``(K, n*Ho*Wo)`` if single.
+
+    May return a view of x (1x1 convolutions) or of a scratch buffer.
     """
-    B, C = x.shape[:2]
-    Ho, Wo = _out_hw(x.shape, kh, kw, sy, sx, ph, pw)
-    if kh == 1 and kw == 1 and ph == 0 and pw == 0 and not single:
-        if sy == 1 and sx == 1:
-            return numpy.ascontiguousarray(x).reshape(B, C, Ho * Wo)
-        return numpy.ascontiguousarray(x[:, :, ::sy, ::sx][:, :, :Ho, :Wo]).reshape(
-            B, C, Ho * Wo)
-    xp = _pad(x, ph, pw)
+    n = b1 - b0
+    xs = x[b0:b1]
+    if p.pointwise and not p.single:
+        return xs.reshape(n, p.C, p.HW)
+    if p.ph or p.pw:
+        Hp, Wp = p.H + 2 * p.ph, p.W + 2 * p.pw
+        xp = _buffer('pad', (n, p.C, Hp, Wp), x.dtype)
+        if p.ph:
+            xp[:, :, :p.ph] = 0
+            xp[:, :, p.H + p.ph:] = 0
+        if p.pw:
+            xp[:, :, p.ph:p.H + p.ph, :p.pw] = 0
+            xp[:, :, p.ph:p.H + p.ph, p.W + p.pw:] = 0
+        xp[:, :, p.ph:p.H + p.ph, p.pw:p.W + p.pw] = xs
+    else:
+        xp = xs
     sb, sc, sh, sw = xp.strides
-    if single:
-        view = as_strided(xp, (C, kh, kw, B, Ho, Wo), (sc, sh, sw, sb, sh * sy, sw * sx),
-                          writeable=False)
-        return view.reshape(C * kh * kw, B * Ho * Wo)
-    view = as_strided(xp, (B, C, kh, kw, Ho, Wo), (sb, sc, sh, sw, sh * sy, sw * sx),
-                      writeable=False)
-    return view.reshape(B, C * kh * kw, Ho * Wo)
+    if p.single:
+        shape = (p.C, p.kh, p.kw, n, p.Ho, p.Wo)
+        strides = (sc, sh, sw, sb, sh * p.sy, sw * p.sx)
+        flat = (p.K, n * p.HW)
+    else:
+        shape = (n, p.C, p.kh, p.kw, p.Ho, p.Wo)
+        strides = (sb, sc, sh, sw, sh * p.sy, sw * p.sx)
+        flat = (n, p.K, p.HW)
+    col = _buffer('col', shape, x.dtype)
+    numpy.copyto(col, as_strided(xp, shape, strides, writeable=False))
+    return col.reshape(flat)
 
 
 def _forward(x, W, b, stride, pad):
-    """The forward computation on arrays; returns ``(y, columns, single)``."""
+    """Convolution of arrays: ``x (B, C, H, W)``, ``W (Cout, C, kh, kw)`` -> y (B, Cout, Ho, Wo)."""
+    x = numpy.ascontiguousarray(x)
+    p = _Plan(x.shape, W.shape, stride, pad, x.dtype.itemsize)
+    W2 = W.reshape(p.Cout, p.K)
+    y = numpy.empty((p.B, p.Cout, p.Ho, p.Wo), dtype=x.dtype)
+    for b0, b1 in p.chunks():
+        col = _columns(x, p, b0, b1)
+        if p.single:
+            y2 = numpy.dot(W2, col).reshape(p.Cout, b1 - b0, p.Ho, p.Wo)
+            y[b0:b1] = y2.transpose(1, 0, 2, 3)
+        else:
+            numpy.matmul(W2, col, out=y[b0:b1].reshape(b1 - b0, p.Cout, p.HW))
+    if b is not None:
+        y += b.reshape(1, p.Cout, 1, 1)
+    return y
+
+
+def _grad_W(x, gy, W, stride, pad):
+    p = _Plan(x.shape, W.shape, stride, pad, x.dtype.itemsize)
+    gW = numpy.zeros((p.Cout, p.K), dtype=W.dtype)
+    for b0, b1 in p.chunks():
+        col = _columns(x, p, b0, b1)
+        g = gy[b0:b1]
+        if p.single:
+            g2 = numpy.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(p.Cout, -1)
+            gW += numpy.dot(g2, col.T)
+        else:
+            gW += numpy.matmul(g.reshape(b1 - b0, p.Cout, p.HW), col.transpose(0, 2, 1)).sum(0)
+    return gW.reshape(W.shape)
+
+
+def _grad_x(gy, W, x_shape, stride, pad):
     Cout, C, kh, kw = W.shape
     (sy, sx), (ph, pw) = stride, pad
-    B = x.shape[0]
-    Ho, Wo = _out_hw(x.shape, kh, kw, sy, sx, ph, pw)
-    single = Ho * Wo <= SINGLE_GEMM_MAX_PIXELS and B > 1
-    col = _columns(x, kh, kw, sy, sx, ph, pw, single)
-    W2 = W.reshape(Cout, C * kh * kw)
-    if single:
-        y2 = numpy.dot(W2, col)
-        if b is not None:
-            y2 += b.reshape(Cout, 1)
-        y = numpy.ascontiguousarray(y2.reshape(Cout, B, Ho, Wo).transpose(1, 0, 2, 3))
-    else:
-        y = numpy.matmul(W2, col)
-        if b is not None:
-            y += b.reshape(1, Cout, 1)
-        y = y.reshape(B, Cout, Ho, Wo)
-    return y, col, single
+    if sy == 1 and sx == 1 and ph <= kh - 1 and pw <= kw - 1:
+        # stride 1: gx = gy (*) W flipped, with in/out channels swapped
+        Wf = numpy.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        return _forward(gy, Wf, None, (1, 1), (kh - 1 - ph, kw - 1 - pw))
+    p = _Plan(x_shape, W.shape, stride, pad, gy.dtype.itemsize)
+    W2t = W.reshape(Cout, p.K).T
+    gx = numpy.empty(x_shape, dtype=gy.dtype)
+    Hp, Wp = p.H + 2 * ph, p.W + 2 * pw
+    for b0, b1 in p.chunks():
+        n = b1 - b0
+        g = gy[b0:b1].reshape(n, Cout, p.HW)
+        gcol = numpy.matmul(W2t, g).reshape(n, C, kh, kw, p.Ho, p.Wo)
+        gxp = _buffer('gpad', (n, C, Hp, Wp), gy.dtype)
+        gxp[...] = 0
+        for i in range(kh):
+            for j in range(kw):
+                gxp[:, :, i:i + sy * (p.Ho - 1) + 1:sy, j:j + sx * (p.Wo - 1) + 1:sx] += \
+                    gcol[:, :, i, j]
+        gx[b0:b1] = gxp[:, :, ph:ph + p.H, pw:pw + p.W]
+    return gx
 
 
 class Conv2DCPU(function_node.FunctionNode):
@@ -136,79 +219,40 @@ class Conv2DCPU(function_node.FunctionNode):
     def forward_cpu(self, inputs):
         x, W = inputs[:2]
         b = inputs[2] if len(inputs) == 3 else None
-        self._in_shape = x.shape
-        self.retain_inputs((1,))
-        y, self._col, self._single = _forward(x, W, b, self.stride, self.pad)
-        return y,
+        self.retain_inputs((0, 1))
+        return _forward(x, W, b, self.stride, self.pad),
 
     def forward_gpu(self, inputs):
         raise RuntimeError('Conv2DCPU got CuPy arrays; use chainer_see.functions.conv2d, '
                            'which dispatches CuPy inputs to F.convolution_2d')
 
     def backward(self, indexes, grad_outputs):
-        W, = self.get_retained_inputs()
+        x, W = self.get_retained_inputs()
         gy, = grad_outputs
-        grads = Conv2DCPUGrad(self, indexes).apply((W, gy))
-        self._col = None
-        return grads
+        return Conv2DCPUGrad(self.stride, self.pad, indexes).apply((x, W, gy))
 
 
 class Conv2DCPUGrad(function_node.FunctionNode):
     """Gradients of Conv2DCPU with respect to the requested inputs (first order only)."""
 
-    def __init__(self, conv, indexes):
-        self.conv = conv
+    def __init__(self, stride, pad, indexes):
+        self.stride = stride
+        self.pad = pad
         self.indexes = tuple(indexes)
 
     def forward_cpu(self, inputs):
-        W, gy = inputs
-        conv = self.conv
-        B, Cout, Ho, Wo = gy.shape
-        single = conv._single
-        if single:   # (Cout, B*Ho*Wo), the layout of the columns (K, B*Ho*Wo)
-            gy2 = numpy.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(Cout, -1)
-        else:
-            gy2 = numpy.ascontiguousarray(gy).reshape(B, Cout, Ho * Wo)
+        x, W, gy = inputs
+        x = numpy.ascontiguousarray(x)
+        gy = numpy.ascontiguousarray(gy)
         out = []
         for i in self.indexes:
             if i == 0:
-                out.append(self._grad_x(W, gy, gy2, single))
+                out.append(_grad_x(gy, W, x.shape, self.stride, self.pad))
             elif i == 1:
-                col = conv._col
-                if single:
-                    gW = numpy.dot(gy2, col.T)
-                else:
-                    gW = numpy.matmul(gy2, col.transpose(0, 2, 1)).sum(axis=0)
-                out.append(gW.reshape(W.shape).astype(W.dtype, copy=False))
+                out.append(_grad_W(x, gy, W, self.stride, self.pad))
             else:
-                axes = 1 if single else (0, 2)
-                out.append(gy2.sum(axis=axes).astype(W.dtype, copy=False))
+                out.append(gy.sum(axis=(0, 2, 3)).astype(W.dtype, copy=False))
         return tuple(out)
-
-    def _grad_x(self, W, gy, gy2, single):
-        conv = self.conv
-        B, Cout, Ho, Wo = gy.shape
-        _, C, kh, kw = W.shape
-        (sy, sx), (ph, pw) = conv.stride, conv.pad
-        H, Wd = conv._in_shape[2:]
-        if sy == 1 and sx == 1 and ph <= kh - 1 and pw <= kw - 1:
-            # stride 1: gx = gy (*) W flipped, with in/out channels swapped
-            Wf = numpy.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-            gx, _, _ = _forward(gy, Wf, None, (1, 1), (kh - 1 - ph, kw - 1 - pw))
-            return gx
-        W2t = W.reshape(Cout, -1).T
-        if single:   # (C, kh, kw, B, Ho, Wo) -> (B, C, kh, kw, Ho, Wo) view
-            gcol = numpy.dot(W2t, gy2).reshape(C, kh, kw, B, Ho, Wo).transpose(3, 0, 1, 2, 4, 5)
-        else:
-            gcol = numpy.matmul(W2t, gy2).reshape(B, C, kh, kw, Ho, Wo)
-        Hp, Wp = H + 2 * ph, Wd + 2 * pw
-        gxp = numpy.zeros((B, C, Hp, Wp), dtype=W.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                gxp[:, :, i:i + sy * (Ho - 1) + 1:sy, j:j + sx * (Wo - 1) + 1:sx] += gcol[:, :, i, j]
-        if ph or pw:
-            gxp = numpy.ascontiguousarray(gxp[:, :, ph:ph + H, pw:pw + Wd])
-        return gxp
 
     def backward(self, indexes, grad_outputs):
         raise NotImplementedError('double backpropagation through the CPU convolution of '

@@ -10,6 +10,7 @@ the fast path does not cover they defer to Chainer.
 import numpy
 
 import chainer
+import chainer.functions as F
 import chainer.links as L
 from chainer import backend
 
@@ -28,13 +29,17 @@ class Conv2D(L.Convolution2D):
 
 
 class BatchNorm2D(L.BatchNormalization):
-    """``L.BatchNormalization(size)`` for NCHW input, fast on CPU in training mode."""
+    """``L.BatchNormalization(size)`` for NCHW input, fast on CPU in training mode.
 
-    def forward(self, x, **kwargs):
+    ``bn(x, relu=True)`` is ``F.relu(bn(x))``, fused into one node on the fast path.
+    """
+
+    def forward(self, x, relu=False, **kwargs):
         if (kwargs or not chainer.config.train or ops.using_reference_ops()
                 or chainer.config.in_recomputing or x.ndim != 4
                 or backend.get_array_module(x) is not numpy or self.avg_mean is None
                 or self.axis not in (None, (0, 2, 3))):
-            return super(BatchNorm2D, self).forward(x, **kwargs)
+            y = super(BatchNorm2D, self).forward(x, **kwargs)
+            return F.relu(y) if relu else y
         return ops.batch_normalization_2d(x, self.gamma, self.beta, self.eps, self.avg_mean,
-                                          self.avg_var, self.decay)
+                                          self.avg_var, self.decay, relu=relu)

@@ -91,7 +91,7 @@ class LocalizationNet(chainer.Chain):
 
     def features(self, x, features=None):
         """The convolutional part: ``x (B, 3, H, W)`` -> pooled feature ``(B, 48, h, w)``."""
-        h = F.relu(self.bn0(self.conv0(x)))
+        h = self.bn0(self.conv0(x), relu=True)
         if features is not None:
             features['conv0'] = h
         h = ops.average_pooling_2d(h, 2, stride=2)

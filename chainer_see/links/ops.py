@@ -46,10 +46,11 @@ def average_pooling_2d(x, ksize, stride=None, pad=0):
     return fast_pooling.average_pooling_2d(x, ksize, stride=stride, pad=pad)
 
 
-def batch_normalization_2d(x, gamma, beta, eps, running_mean, running_var, decay):
+def batch_normalization_2d(x, gamma, beta, eps, running_mean, running_var, decay, relu=False):
     if using_reference_ops():
-        return F.batch_normalization(x, gamma, beta, eps=eps, running_mean=running_mean,
-                                     running_var=running_var, decay=decay)
+        y = F.batch_normalization(x, gamma, beta, eps=eps, running_mean=running_mean,
+                                  running_var=running_var, decay=decay)
+        return F.relu(y) if relu else y
     return fast_batch_norm.batch_normalization_2d(
         x, gamma, beta, eps=eps, running_mean=running_mean, running_var=running_var,
-        decay=decay)
+        decay=decay, relu=relu)

@@ -97,7 +97,7 @@ class RecognitionNet(chainer.Chain):
     def features(self, x):
         """Crops ``(M, 3, Ho, Wo)`` -> feature maps ``(M, C, h, w)`` of the backbone."""
         h = self.data_bn(x)
-        h = F.relu(self.bn0(self.conv0(h)))
+        h = self.bn0(self.conv0(h), relu=True)
         if self.backbone == 'small-resnet':
             h = ops.average_pooling_2d(h, 2, stride=2)
             h = self.rs1(h)

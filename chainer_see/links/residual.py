@@ -45,7 +45,7 @@ class ResidualBlock(chainer.Chain):
         ``features[name + '/conv0']`` is the ReLU output of the first conv (stride of the
         block), ``features[name]`` the block output.
         """
-        h = F.relu(self.bn0(self.conv0(x)))
+        h = self.bn0(self.conv0(x), relu=True)
         if features is not None:
             features[name + '/conv0'] = h
         h = self.bn1(self.conv1(h))
