@@ -21,6 +21,9 @@ paper's variant is an option (each field's comment says which is which).
 """
 import dataclasses
 import json
+import numbers
+
+import numpy
 
 TRANSFORM_HEADS = ('linear', 'lstm')
 SHORTCUTS = ('code', 'identity')
@@ -93,6 +96,16 @@ class SEEConfig(object):
     backward_lstm: bool = False
 
     def __post_init__(self):
+        for f in ('views', 'num_regions', 'num_chars', 'num_classes', 'loc_units', 'rec_units'):
+            v = getattr(self, f)
+            if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+                setattr(self, f, int(v))
+        for f in ('zoom', 'rotation_dropout_ratio'):
+            v = getattr(self, f)
+            if isinstance(v, numbers.Real) and not isinstance(v, bool):
+                setattr(self, f, float(v))
+        if isinstance(self.backward_lstm, numpy.bool_):
+            self.backward_lstm = bool(self.backward_lstm)
         self.image_size = _pair_of_ints('image_size', self.image_size)
         self.crop_size = _pair_of_ints('crop_size', self.crop_size)
         if isinstance(self.char_map, tuple):
@@ -238,9 +251,9 @@ def _pair_of_ints(name, v):
     except (TypeError, ValueError):
         raise ValueError('SEEConfig.%s must be a pair (height, width), got %r' % (name, v))
     for x in (a, b):
-        if isinstance(x, bool) or not isinstance(x, int) or x <= 0:
+        if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x <= 0:
             raise ValueError('SEEConfig.%s must hold positive integers, got %r' % (name, v))
-    return (a, b)
+    return (int(a), int(b))
 
 
 def _positive_int(name, v):
