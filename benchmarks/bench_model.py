@@ -23,7 +23,6 @@ if __name__ == '__main__' and __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_see  # noqa: E402  (silences CuPy's notes before chainer is imported)
-import chainer  # noqa: E402
 import chainer.functions as F  # noqa: E402
 
 from chainer_see.links import reference_ops  # noqa: E402
@@ -124,17 +123,14 @@ def bench_preset(name, batch, repeats, warmup, seed=0):
     def baseline_loss(out, lab):
         return reference_loss(spec, out, lab)
 
-    results = {}
     # interleave the two so that load changes on the shared machine hit both alike
     fast_t, base_t = [], []
-    for _ in range(repeats):
-        fast_t.append(_time_step(model, spec, x, labels, 1, warmup if not fast_t else 0))
+    for i in range(repeats):
+        fast_t.append(_time_step(model, spec, x, labels, 1, warmup if i == 0 else 0))
         with reference_ops():
             base_t.append(_time_step(model, baseline_loss, x, labels, 1,
-                                     warmup if not base_t else 0))
-    results['fast'] = batch / statistics.median(fast_t)
-    results['baseline'] = batch / statistics.median(base_t)
-    return results['fast'], results['baseline']
+                                     warmup if i == 0 else 0))
+    return batch / statistics.median(fast_t), batch / statistics.median(base_t)
 
 
 def main(argv=None):

@@ -5,8 +5,8 @@ decay)`` for 4-D input normalized over axes (0, 2, 3), including the in-place up
 the running statistics (unbiased variance, factor ``m / (m - 1)``).  Statistics and
 channel sums are reductions over the contiguous last axis of a ``(B, C, H*W)`` view,
 the centred squares by ``einsum`` without a temporary, and the backward uses the usual
-closed form.  A ReLU can be fused into the node (``relu=True``).  CuPy inputs go to Chainer's function (cuDNN).  Double backpropagation is
-not supported on the NumPy path.
+closed form.  A ReLU can be fused into the node (``relu=True``).  CuPy inputs go to
+Chainer's function (cuDNN).  Double backpropagation is not supported on the NumPy path.
 """
 import numpy
 

@@ -1,8 +1,6 @@
 """SEE: localization network + grid generator + sampler + recognition network."""
 import collections
 
-import numpy
-
 import chainer
 import chainer.functions as F
 from chainer import backend

@@ -12,10 +12,10 @@ means over the batch and the V views of slot n):
 * ``R_n = area_weight_eff * area_n + aspect_weight * aspect_n
   + direction_weight * direction_n + height_weight * height_n``
 * ``area``: box area / view area, the box being the axis-aligned hull of the grid's four
-  corners (``grid_to_boxes`` corners; hull by pairwise min/max), in units where the whole view is 1 (pixel area / ((H-1)(W-1)), the corners
-  being pixel centres).  ``area_weight_eff = area_weight + area_accuracy_scale *
-  accuracy`` (code: the weight grows with the batch's published accuracy; scale 0 keeps
-  it fixed).
+  corners (``grid_to_boxes`` corners; hull by pairwise min/max), in units where the
+  whole view is 1 (pixel area / ((H-1)(W-1)), the corners being pixel centres).
+  ``area_weight_eff = area_weight + area_accuracy_scale * accuracy`` (code: the weight
+  grows with the batch's published accuracy; scale 0 keeps it fixed).
 * ``aspect``: ``max(0, height / width - 0.5)`` of that box, in pixels (the width is
   floored at 1 pixel).
 * ``direction``: ``max(0, y_topleft - y_bottomleft) + max(0, x_topleft - x_topright)``

@@ -70,7 +70,8 @@ def test_edit_distance_cases():
     assert metrics.normalized_edit_distance(pred, lab) == pytest.approx(
         (1 / 4 + 2 / 3 + 2 / 2 + 2 / 2 + 2 / 4) / 5)
     # shifted characters are wrong position by position
-    assert metrics.char_accuracy(pred, lab) == pytest.approx((0 + 1 + 0 + 0 + 2) / (4 + 3 + 2 + 2 + 4))
+    assert metrics.char_accuracy(pred, lab) == pytest.approx(
+        (0 + 1 + 0 + 0 + 2) / (4 + 3 + 2 + 2 + 4))
 
 
 def test_logits_are_decoded_by_argmax():
