@@ -61,8 +61,9 @@ class SEEConfig(object):
             in same-width blocks).  Applies to every residual block of the model.
         pooling: ``'code'`` (max pool 2x2 after the 1st and the 2nd block of the
             localization network) or ``'paper'`` (only after the 2nd block).
-        rotation_dropout: ``'code'`` (one Bernoulli draw per call, ``ratio`` = chance
-            of keeping the off-diagonal terms, test time scales them by ``ratio``),
+        rotation_dropout: ``'code'`` (one Bernoulli draw per region step, shared by the
+            batch, as the published code called it once per LSTM step; ``ratio`` =
+            chance of keeping the off-diagonal terms, test time scales them by ``ratio``),
             ``'sample'`` (independent per sample and region, ``ratio`` = chance of
             dropping, inverted-dropout scaling, identity at test time) or ``'none'``.
         rotation_dropout_ratio: the ``ratio`` above (code default 0.5).
