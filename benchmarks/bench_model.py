@@ -1,0 +1,166 @@
+"""Forward + backward throughput of the SEE model on the CPU, against a plain baseline.
+
+The baseline is the straightforward Chainer implementation of the same network, built
+from the same classes with the optimizations switched off (``reference_ops()``:
+``F.convolution_2d``, Chainer's pooling and batch normalization, ``L.LSTM`` called step
+by step, the image concatenated N times for ``F.spatial_transformer_sampler``) and the
+loss written with per-word Python loops (``reference_loss`` below, also used by the
+tests as an independent check of ``SEELoss``).  Both run in the same process on the same
+weights and data; each timing is the median of several repeats after a warm-up.
+
+    python benchmarks/bench_model.py                 # svhn and svhn-grid, B=32
+    python benchmarks/bench_model.py --presets svhn --batch 16 --repeats 5
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy
+
+if __name__ == '__main__' and __package__ in (None, ''):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import chainer_see  # noqa: E402  (silences CuPy's notes before chainer is imported)
+import chainer.functions as F  # noqa: E402
+
+from chainer_see.links import reference_ops  # noqa: E402
+from chainer_see.training.loss import SEELoss  # noqa: E402
+
+
+def reference_loss(spec, output, labels):
+    """``SEELoss`` computed the straightforward (published) way: Python loops over word
+    slots, characters, views and, for the accuracy, over samples.
+
+    ``spec`` is the ``SEELoss`` whose options to follow.  Returns ``(loss, parts)`` like
+    ``SEELoss.__call__`` (parts: ``loss``, ``text``, ``accuracy``).
+    """
+    logits, grids = output.logits, output.grids
+    B, N, T, K = logits.shape
+    V = grids.shape[1] // N
+    labels = numpy.asarray(labels)
+    pred = logits.array.argmax(axis=-1)
+    right = 0
+    for b in range(B):
+        for n in range(N):
+            p = [int(c) for c in pred[b, n] if c != 0]
+            t = [int(c) for c in labels[b, n] if c != 0]
+            right += p == t
+    accuracy = right / float(B * N)
+    lam1 = spec.area_weight + spec.area_accuracy_scale * accuracy
+    weights = spec.word_weights or (1.0,) * N
+    slot_losses = []
+    text_total = 0
+    for n in range(N):
+        chars = [F.softmax_cross_entropy(logits[:, n, t], labels[:, n, t].astype(numpy.int32))
+                 for t in range(T)]
+        text = sum(chars) / T if spec.mode == 'svhn' else sum(chars)
+        reg = 0
+        if spec.uses_regularizers:
+            Hv, Wv = spec.view_size
+            for v in range(V):
+                g = grids[:, n * V + v]                       # (B, 2, Ho, Wo)
+
+                def px(pt):
+                    return ((pt[:, 0] + 1) * ((Wv - 1) / 2.0), (pt[:, 1] + 1) * ((Hv - 1) / 2.0))
+                tl, tr = px(g[:, :, 0, 0]), px(g[:, :, 0, -1])
+                br, bl = px(g[:, :, -1, -1]), px(g[:, :, -1, 0])
+                xs, ys = [tl[0], tr[0], br[0], bl[0]], [tl[1], tr[1], br[1], bl[1]]
+                x_min = F.minimum(F.minimum(xs[0], xs[1]), F.minimum(xs[2], xs[3]))
+                x_max = F.maximum(F.maximum(xs[0], xs[1]), F.maximum(xs[2], xs[3]))
+                y_min = F.minimum(F.minimum(ys[0], ys[1]), F.minimum(ys[2], ys[3]))
+                y_max = F.maximum(F.maximum(ys[0], ys[1]), F.maximum(ys[2], ys[3]))
+                width, height = x_max - x_min, y_max - y_min
+                area = width * height / float((Wv - 1) * (Hv - 1))
+                w1 = F.maximum(width, numpy.ones(width.shape, width.dtype))
+                aspect = F.relu(height / w1 - 0.5)
+                direction = (F.relu(tl[1] - bl[1]) * (2.0 / (Hv - 1))
+                             + F.relu(tl[0] - tr[0]) * (2.0 / (Wv - 1)))
+                r = (lam1 * F.mean(area) + spec.aspect_weight * F.mean(aspect)
+                     + spec.direction_weight * F.mean(direction))
+                if spec.height_hinge is not None:
+                    r = r + spec.height_weight * F.mean(F.relu(spec.height_hinge - height))
+                reg = reg + r / V
+        text_total = text_total + weights[n] * text
+        slot_losses.append(weights[n] * (text + reg))
+    total = sum(slot_losses)
+    if spec.mode == 'fsns':
+        total = total / N
+        text_total = text_total / N
+    return total, {'loss': float(total.array), 'text': float(text_total.array),
+                   'accuracy': accuracy}
+
+
+def _time_step(model, loss_fn, x, labels, repeats, warmup):
+    def step():
+        out = model(x)
+        loss, _ = loss_fn(out, labels)
+        model.cleargrads()
+        loss.backward()
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_preset(name, batch, repeats, warmup, seed=0):
+    """Returns (fast images/s, baseline images/s) for one preset."""
+    cfg = chainer_see.SEEConfig.preset(name)
+    numpy.random.seed(seed)
+    model = chainer_see.SEE(cfg)
+    H, W = cfg.image_size
+    rng = numpy.random.RandomState(seed)
+    x = rng.rand(batch, 3, H, W).astype(numpy.float32)
+    labels = rng.randint(0, cfg.num_classes, (batch, cfg.num_regions, cfg.num_chars)
+                         ).astype(numpy.int32)
+    spec = SEELoss.preset(name, config=cfg)
+
+    def baseline_loss(out, lab):
+        return reference_loss(spec, out, lab)
+
+    # interleave the two so that load changes on the shared machine hit both alike
+    fast_t, base_t = [], []
+    for i in range(repeats):
+        fast_t.append(_time_step(model, spec, x, labels, 1, warmup if i == 0 else 0))
+        with reference_ops():
+            base_t.append(_time_step(model, baseline_loss, x, labels, 1,
+                                     warmup if i == 0 else 0))
+    return batch / statistics.median(fast_t), batch / statistics.median(base_t)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Forward+backward images/s of the SEE model on the CPU: this project '
+                    'vs. a straightforward Chainer implementation of the same network '
+                    '(same weights, same data, same process).')
+    parser.add_argument('--presets', nargs='+', default=['svhn', 'svhn-grid'],
+                        choices=['svhn', 'svhn-grid', 'fsns'], help='presets to measure')
+    parser.add_argument('--batch', type=int, default=32, help='batch size (default 32)')
+    parser.add_argument('--repeats', type=int, default=5,
+                        help='timed repeats per implementation; the median is reported')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed warm-up steps')
+    args = parser.parse_args(argv)
+    if args.batch < 1 or args.repeats < 1 or args.warmup < 0:
+        parser.error('--batch and --repeats must be >= 1, --warmup >= 0')
+    rows = []
+    for name in args.presets:
+        cfg = chainer_see.SEEConfig.preset(name)
+        fast, base = bench_preset(name, args.batch, args.repeats, args.warmup)
+        rows.append((name, '%dx%d' % tuple(cfg.image_size), cfg.num_regions, args.batch,
+                     base, fast, fast / base))
+        print('%s done' % name, file=sys.stderr)
+    print('| preset | image | N | B | baseline img/s | chainer-see img/s | speed-up |')
+    print('|---|---|---|---|---|---|---|')
+    for name, size, n, b, base, fast, ratio in rows:
+        print('| %s | %s | %d | %d | %.2f | %.2f | %.2fx |' % (name, size, n, b, base, fast, ratio))
+    print('median of %d repeats after %d warm-up step(s); forward + backward, loss included'
+          % (args.repeats, args.warmup))
+
+
+if __name__ == '__main__':
+    main()

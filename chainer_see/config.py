@@ -1,0 +1,268 @@
+"""One configuration object that fully describes a SEE model.
+
+``SEEConfig`` is a dataclass of plain JSON values: ``to_dict()`` / ``from_dict()`` round
+trip through ``json`` and a saved model carries its configuration.  ``SEEConfig.preset(
+name, **overrides)`` builds the published configurations:
+
+==============  ===========  =====  ==  ==  ===  ========  ============  ===============
+preset          image (H,W)  views  N   T   K    crop      backbone      head
+==============  ===========  =====  ==  ==  ===  ========  ============  ===============
+``svhn``        64 x 64      1      1   5   11   50 x 50   small-resnet  LSTM 256
+``svhn-grid``   200 x 200    1      4   5   11   50 x 50   small-resnet  LSTM 256
+``fsns``        150 x 600    4      4   21  134  75 x 100  resnet18      LSTM 512 + bwd
+==============  ===========  =====  ==  ==  ===  ========  ============  ===============
+
+``svhn`` reproduces the parameter layout of the published SVHN model exactly.  For
+``fsns`` N = 4 word slots: the published FSNS loss has per-word weights for four slots
+(1, 1.25, 2, 1.25) and fails beyond four words.
+
+Where the paper and the published code differ, the default follows the code and the
+paper's variant is an option (each field's comment says which is which).
+"""
+import dataclasses
+import json
+import numbers
+
+import numpy
+
+TRANSFORM_HEADS = ('linear', 'lstm')
+SHORTCUTS = ('code', 'identity')
+POOLINGS = ('code', 'paper')
+ROTATION_DROPOUTS = ('code', 'sample', 'none')
+BACKBONES = ('small-resnet', 'resnet18')
+HEADS = ('lstm', 'independent')
+CHAR_MAP_NAMES = ('svhn', 'fsns')
+
+
+@dataclasses.dataclass
+class SEEConfig(object):
+    """Everything that decides a SEE model's structure and parameter shapes.
+
+    Attributes:
+        image_size: ``(H, W)`` of the whole input image, all views included.
+        views: number of views side by side along the width (FSNS: 4).  Each view is
+            localized on its own (``W / views`` wide); the views of a word are read
+            together.
+        num_regions: N, text regions (word slots) predicted per view.
+        num_chars: T, characters read per region.
+        num_classes: K, classes of the char map (class 0 = blank).
+        crop_size: ``(Ho, Wo)`` of every sampled region.
+        char_map: ``'svhn'``, ``'fsns'`` (the project's maps) or the list of characters,
+            index 0 the blank.  ``save_model`` stores the list, so a model file is
+            self-contained.
+        loc_units: units of the localization LSTM (paper and code: 256).
+        transform_head: ``'linear'`` (code: Linear(256, 6) with zero weights and the
+            "zoom" bias ``(zoom, 0, 0, 0, zoom, 0)``) or ``'lstm'`` (paper: an LSTM
+            with 6 units whose output is the matrix).
+        zoom: initial scale of the ``'linear'`` head (code: 0.9, a centred crop).
+        shortcut: ``'code'`` (published: only blocks that change the width or stride
+            have a (1x1 conv + BN) shortcut; same-width blocks have none; the published
+            weights depend on it) or ``'identity'`` (the usual ResNet identity shortcut
+            in same-width blocks).  Applies to every residual block of the model.
+        pooling: ``'code'`` (max pool 2x2 after the 1st and the 2nd block of the
+            localization network) or ``'paper'`` (only after the 2nd block).
+        rotation_dropout: ``'code'`` (one Bernoulli draw per region step, shared by the
+            batch, as the published code called it once per LSTM step; ``ratio`` =
+            chance of keeping the off-diagonal terms, test time scales them by ``ratio``),
+            ``'sample'`` (independent per sample and region, ``ratio`` = chance of
+            dropping, inverted-dropout scaling, identity at test time) or ``'none'``.
+        rotation_dropout_ratio: the ``ratio`` above (code default 0.5).
+        backbone: ``'small-resnet'`` (SVHN experiments, code) or ``'resnet18'`` (FSNS,
+            paper).
+        rec_units: width of the recognition feature (``fc1``) and of its LSTM(s)
+            (SVHN 256, FSNS 512).
+        head: ``'lstm'`` (code: an LSTM run T steps on the same feature and one shared
+            classifier) or ``'independent'`` (paper: T independent softmax classifiers).
+        backward_lstm: FSNS code: a second LSTM runs backwards over the T outputs of
+            the first and the classifier reads its outputs (``'lstm'`` head only).
+    """
+
+    image_size: tuple = (64, 64)
+    views: int = 1
+    num_regions: int = 1
+    num_chars: int = 5
+    num_classes: int = 11
+    crop_size: tuple = (50, 50)
+    char_map: object = 'svhn'
+    loc_units: int = 256
+    transform_head: str = 'linear'
+    zoom: float = 0.9
+    shortcut: str = 'code'
+    pooling: str = 'code'
+    rotation_dropout: str = 'code'
+    rotation_dropout_ratio: float = 0.5
+    backbone: str = 'small-resnet'
+    rec_units: int = 256
+    head: str = 'lstm'
+    backward_lstm: bool = False
+
+    def __post_init__(self):
+        for f in ('views', 'num_regions', 'num_chars', 'num_classes', 'loc_units', 'rec_units'):
+            v = getattr(self, f)
+            if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+                setattr(self, f, int(v))
+        for f in ('zoom', 'rotation_dropout_ratio'):
+            v = getattr(self, f)
+            if isinstance(v, numbers.Real) and not isinstance(v, bool):
+                setattr(self, f, float(v))
+        if isinstance(self.backward_lstm, numpy.bool_):
+            self.backward_lstm = bool(self.backward_lstm)
+        self.image_size = _pair_of_ints('image_size', self.image_size)
+        self.crop_size = _pair_of_ints('crop_size', self.crop_size)
+        if isinstance(self.char_map, tuple):
+            self.char_map = list(self.char_map)
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self):
+        """Raise ``ValueError`` naming the field and the allowed values."""
+        for name in ('views', 'num_regions', 'num_chars', 'num_classes', 'loc_units',
+                     'rec_units'):
+            _positive_int(name, getattr(self, name))
+        if self.num_classes < 2:
+            raise ValueError('SEEConfig.num_classes must be >= 2 (blank + characters), got %d'
+                             % self.num_classes)
+        _choice('transform_head', self.transform_head, TRANSFORM_HEADS)
+        _choice('shortcut', self.shortcut, SHORTCUTS)
+        _choice('pooling', self.pooling, POOLINGS)
+        _choice('rotation_dropout', self.rotation_dropout, ROTATION_DROPOUTS)
+        _choice('backbone', self.backbone, BACKBONES)
+        _choice('head', self.head, HEADS)
+        if not isinstance(self.backward_lstm, bool):
+            raise ValueError('SEEConfig.backward_lstm must be true or false, got %r'
+                             % (self.backward_lstm,))
+        if self.backward_lstm and self.head != 'lstm':
+            raise ValueError("SEEConfig.backward_lstm needs head='lstm', got head=%r"
+                             % self.head)
+        for name in ('zoom', 'rotation_dropout_ratio'):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError('SEEConfig.%s must be a number, got %r' % (name, v))
+        if not 0.0 <= self.rotation_dropout_ratio <= 1.0:
+            raise ValueError('SEEConfig.rotation_dropout_ratio must be in [0, 1], got %r'
+                             % self.rotation_dropout_ratio)
+        if self.rotation_dropout == 'sample' and self.rotation_dropout_ratio >= 1.0:
+            raise ValueError("SEEConfig.rotation_dropout_ratio is the drop probability in "
+                             "mode 'sample' and must be < 1, got %r"
+                             % self.rotation_dropout_ratio)
+        H, W = self.image_size
+        if W % self.views:
+            raise ValueError('SEEConfig.image_size width %d is not divisible by views=%d '
+                             '(the views lie side by side along the width)' % (W, self.views))
+        if isinstance(self.char_map, str):
+            if self.char_map not in CHAR_MAP_NAMES:
+                raise ValueError('SEEConfig.char_map must be one of %s or a list of '
+                                 'characters, got %r' % (CHAR_MAP_NAMES, self.char_map))
+        elif isinstance(self.char_map, list):
+            if not all(isinstance(c, str) and len(c) == 1 for c in self.char_map):
+                raise ValueError('SEEConfig.char_map as a list must hold single characters')
+            if len(self.char_map) != self.num_classes:
+                raise ValueError('SEEConfig.char_map has %d characters but num_classes is %d'
+                                 % (len(self.char_map), self.num_classes))
+        else:
+            raise ValueError('SEEConfig.char_map must be a name %s or a list of characters, '
+                             'got %r' % (CHAR_MAP_NAMES, type(self.char_map).__name__))
+        return self
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def view_size(self):
+        """``(H, W / views)``: the size of one view, the localization network's input."""
+        H, W = self.image_size
+        return H, W // self.views
+
+    def get_char_map(self):
+        """The model's ``CharMap`` (checks that it has ``num_classes`` characters)."""
+        from chainer_see.data.char_map import CharMap
+        if isinstance(self.char_map, str):
+            cm = CharMap.load(self.char_map)
+        else:
+            cm = CharMap(self.char_map)
+        if len(cm) != self.num_classes:
+            raise ValueError('char map %r has %d classes but SEEConfig.num_classes is %d'
+                             % (cm.name, len(cm), self.num_classes))
+        return cm
+
+    def replace(self, **changes):
+        """A validated copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ (de)serialise
+    def to_dict(self):
+        """Plain JSON-serialisable dict (tuples become lists)."""
+        d = dataclasses.asdict(self)
+        d['image_size'] = list(self.image_size)
+        d['crop_size'] = list(self.crop_size)
+        if isinstance(self.char_map, list):
+            d['char_map'] = list(self.char_map)
+        return d
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d):
+        """Inverse of ``to_dict``; unknown keys raise ``ValueError`` naming them."""
+        if not isinstance(d, dict):
+            raise ValueError('SEEConfig.from_dict needs a dict, got %s' % type(d).__name__)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError('unknown SEEConfig field(s) %s; known fields: %s'
+                             % (', '.join(unknown), ', '.join(sorted(known))))
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, text):
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def preset(cls, name, **overrides):
+        """``'svhn'``, ``'svhn-grid'`` or ``'fsns'`` with some fields overridden."""
+        if name not in PRESETS:
+            raise ValueError('unknown SEE preset %r; presets: %s'
+                             % (name, ', '.join(sorted(PRESETS))))
+        fields = dict(PRESETS[name])
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError('unknown SEEConfig field(s) %s in overrides of preset %r'
+                             % (', '.join(unknown), name))
+        fields.update(overrides)
+        return cls(**fields)
+
+
+PRESETS = {
+    # The published SVHN model (Table 1): 64x64 crops around the house number.
+    'svhn': dict(image_size=(64, 64), views=1, num_regions=1, num_chars=5, num_classes=11,
+                 crop_size=(50, 50), char_map='svhn'),
+    # Four house numbers in a 2x2 grid on a 200x200 image.
+    'svhn-grid': dict(image_size=(200, 200), views=1, num_regions=4, num_chars=5,
+                      num_classes=11, crop_size=(50, 50), char_map='svhn'),
+    # FSNS: four 150x150 views side by side, ResNet-18 reader, words of <= 21 chars.
+    'fsns': dict(image_size=(150, 600), views=4, num_regions=4, num_chars=21,
+                 num_classes=134, crop_size=(75, 100), char_map='fsns',
+                 backbone='resnet18', rec_units=512, backward_lstm=True),
+}
+
+
+def _pair_of_ints(name, v):
+    try:
+        a, b = v
+    except (TypeError, ValueError):
+        raise ValueError('SEEConfig.%s must be a pair (height, width), got %r' % (name, v))
+    for x in (a, b):
+        if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x <= 0:
+            raise ValueError('SEEConfig.%s must hold positive integers, got %r' % (name, v))
+    return (int(a), int(b))
+
+
+def _positive_int(name, v):
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise ValueError('SEEConfig.%s must be a positive integer, got %r' % (name, v))
+
+
+def _choice(name, v, allowed):
+    if v not in allowed:
+        raise ValueError('SEEConfig.%s must be one of %s, got %r'
+                         % (name, ', '.join(repr(a) for a in allowed), v))

@@ -1,0 +1,155 @@
+"""SEE: localization network + grid generator + sampler + recognition network."""
+import collections
+
+import chainer
+import chainer.functions as F
+from chainer import backend
+
+from chainer_see.functions import affine_grid
+from chainer_see.functions import grid_to_boxes
+from chainer_see.functions import multi_grid_sampler
+from chainer_see.links import ops
+from chainer_see.links.localization import LocalizationNet
+from chainer_see.links.recognition import RecognitionNet
+
+SEEOutput = collections.namedtuple('SEEOutput', ['logits', 'grids', 'crops', 'boxes'])
+SEEOutput.__doc__ = """Result of ``SEE.forward``.
+
+logits: Variable ``(B, N, T, K)``, unnormalized class scores of each character.
+grids: Variable ``(B, N*V, 2, Ho, Wo)``, sampling grid of every region and view in
+    ``[-1, 1]`` coordinates of its own view (channel 0 = x, 1 = y).
+crops: Variable ``(B, N*V, C, Ho, Wo)``, the sampled regions.
+boxes: array ``(B, N*V, 4)``, ``(x_min, y_min, x_max, y_max)`` in pixels of the whole
+    input image (a view's boxes are shifted by the view's offset).
+Region and view axes are folded region-major: index ``n * V + v``.
+"""
+
+
+def _sample_reference(x, theta, out_size):
+    """The published sampling: the image concatenated N times along the batch axis."""
+    B, N = theta.shape[:2]
+    th = F.reshape(F.transpose(theta, (1, 0, 2, 3)), (N * B, 2, 3))     # index n*B + b
+    grid = F.spatial_transformer_grid(th, out_size)
+    crops = F.spatial_transformer_sampler(F.concat([x] * N, axis=0), grid)
+
+    def to_bn(v):
+        v = F.reshape(v, (N, B) + v.shape[1:])
+        return F.transpose(v, (1, 0) + tuple(range(2, v.ndim)))
+    return to_bn(grid), to_bn(crops)
+
+
+class SEE(chainer.Chain):
+    """The whole SEE model, built from one ``SEEConfig``.
+
+    Children: ``localization_net`` (``LocalizationNet``) and ``recognition_net``
+    (``RecognitionNet``), the names of the published weights.
+
+    ``model(x)`` with ``x`` float32 ``(B, 3, H, W)`` in ``[0, 1]`` returns ``SEEOutput``.
+    With ``views = V > 1`` the image holds V views side by side along the width; each
+    view is localized on its own (as a batch item), its N grids are relative to it, and
+    the V crops of region n are read together into one word.
+    """
+
+    def __init__(self, config):
+        super(SEE, self).__init__()
+        config.validate()
+        self.config = config
+        with self.init_scope():
+            self.localization_net = LocalizationNet(config)
+            self.recognition_net = RecognitionNet(config)
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x, return_features=False):
+        """``x (B, 3, H, W)`` -> ``SEEOutput`` (see its docstring).
+
+        With ``return_features=True`` returns ``(output, features)``, features being the
+        localization network's conv activations (``LocalizationNet.forward``), computed
+        on the views as batch items (``(B*V, C, h, w)``, index ``b*V + v``).
+        """
+        cfg = self.config
+        B, C, H, W = x.shape
+        if (H, W) != tuple(cfg.image_size):
+            raise ValueError('SEE model built for %dx%d images (config.image_size), got %dx%d'
+                             % (tuple(cfg.image_size) + (H, W)))
+        V, N = cfg.views, cfg.num_regions
+        Hv, Wv = cfg.view_size
+        if V > 1:   # (B, C, H, V*Wv) -> (B*V, C, H, Wv), index b*V + v
+            xv = F.reshape(F.transpose(F.reshape(x, (B, C, H, V, Wv)), (0, 3, 1, 2, 4)),
+                           (B * V, C, H, Wv))
+        else:
+            xv = x
+        loc = self.localization_net(xv, return_features=return_features)
+        theta, feats = loc if return_features else (loc, None)      # (B*V, N, 2, 3)
+        if ops.using_reference_ops():
+            grids, crops = _sample_reference(xv, theta, cfg.crop_size)
+        else:
+            grids = affine_grid(theta, cfg.crop_size)                # (B*V, N, 2, Ho, Wo)
+            crops = multi_grid_sampler(xv, grids)                   # (B*V, N, C, Ho, Wo)
+        if V > 1:   # (B, V, N, ...) -> (B, N, V, ...) -> (B, N*V, ...)
+            def fold(v):
+                v = F.reshape(v, (B, V, N) + v.shape[2:])
+                v = F.transpose(v, (0, 2, 1) + tuple(range(3, v.ndim)))
+                return F.reshape(v, (B, N * V) + v.shape[3:])
+            grids, crops = fold(grids), fold(crops)
+        Ho, Wo = cfg.crop_size
+        logits = self.recognition_net(F.reshape(crops, (B * N * V, C, Ho, Wo)))
+        logits = F.reshape(logits, (B, N, logits.shape[1], logits.shape[2]))
+        boxes = self.boxes(grids.array)
+        out = SEEOutput(logits, grids, crops, boxes)
+        if return_features:
+            return out, feats
+        return out
+
+    def boxes(self, grids):
+        """Grid array ``(B, N*V, 2, Ho, Wo)`` -> boxes ``(B, N*V, 4)`` in pixels of the image."""
+        Hv, Wv = self.config.view_size
+        V = self.config.views
+        boxes = grid_to_boxes(grids, (Hv, Wv)).boxes
+        if V > 1:
+            xp = backend.get_array_module(boxes)
+            n = boxes.shape[1]
+            offset = (xp.arange(n) % V).astype(boxes.dtype) * Wv
+            boxes = boxes.copy()
+            boxes[:, :, 0] += offset
+            boxes[:, :, 2] += offset
+        return boxes
+
+    # ------------------------------------------------------------------ curriculum etc.
+    @property
+    def num_regions(self):
+        return self.config.num_regions
+
+    @property
+    def num_chars(self):
+        return self.config.num_chars
+
+    def set_num_regions(self, num_regions):
+        """Predict ``num_regions`` regions from now on (curriculum); weights are kept.
+
+        N only sets how many steps the localization LSTM runs; no parameter depends on it.
+        """
+        self.config = self.config.replace(num_regions=int(num_regions))
+        self.localization_net.num_regions = self.config.num_regions
+
+    def set_num_chars(self, num_chars):
+        """Read ``num_chars`` characters per region from now on (see
+        ``RecognitionNet.set_num_chars``).  With the independent head new parameters may
+        appear: set the optimizer up again afterwards."""
+        self.config = self.config.replace(num_chars=int(num_chars))
+        self.recognition_net.set_num_chars(self.config.num_chars)
+
+    def reset_recognition(self):
+        """Replace the recognition network by a freshly initialized one (same config).
+
+        For localization-only restarts: the localization network and its parameters (and
+        so the optimizer state attached to them) are untouched.  The new parameters are
+        on the model's device; an optimizer set up before must be set up again (or have
+        its update rules for ``recognition_net`` recreated) to see them.
+        """
+        device = self.device
+        new = RecognitionNet(self.config)
+        new.to_device(device)
+        del self.recognition_net
+        with self.init_scope():
+            self.recognition_net = new
+        return new

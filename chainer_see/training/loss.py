@@ -1,0 +1,231 @@
+"""The SEE loss: per-character cross-entropy plus the grid regularizers of Eq. 7.
+
+``SEELoss(...)(output, labels)`` with ``output`` a ``SEEOutput`` (logits ``(B, N, T, K)``,
+grids ``(B, N*V, 2, Ho, Wo)``) and ``labels`` int32 ``(B, N, T)`` returns
+``(loss Variable, parts)``; ``parts`` is a dict of floats for reporting.  Everything is
+vectorized over batch, regions, views and characters (no Python loop over samples or
+word slots).
+
+Per word slot n (``CE[b, n, t]`` the cross-entropy of one character; regularizers are
+means over the batch and the V views of slot n):
+
+* ``R_n = area_weight_eff * area_n + aspect_weight * aspect_n
+  + direction_weight * direction_n + height_weight * height_n``
+* ``area``: box area / view area, the box being the axis-aligned hull of the grid's four
+  corners (``grid_to_boxes`` corners; hull by pairwise min/max), in units where the
+  whole view is 1 (pixel area / ((H-1)(W-1)), the corners being pixel centres).
+  ``area_weight_eff = area_weight + area_accuracy_scale * accuracy`` (code: the weight
+  grows with the batch's published accuracy; scale 0 keeps it fixed).
+* ``aspect``: ``max(0, height / width - 0.5)`` of that box, in pixels (the width is
+  floored at 1 pixel).
+* ``direction``: ``max(0, y_topleft - y_bottomleft) + max(0, x_topleft - x_topright)``
+  of the grid corners, in grid units (the view spans [-1, 1]); 0 for an upright grid,
+  positive for a mirrored one.
+* ``height`` (code, FSNS; ``height_hinge`` pixels, off when ``None``):
+  ``max(0, height_hinge - box height in pixels)``.
+
+Combination (``mode``):
+
+* ``'svhn'`` (published SVHN experiments): ``sum_n w_n (mean_{b,t} CE[b, n, t] + R_n)``;
+  the published configuration has no regularizers (all weights 0, ``SEELoss.preset``).
+* ``'fsns'`` (published FSNS): ``mean_n w_n (sum_t mean_b CE[b, n, t] + R_n)``.
+* ``'paper'`` (Eq. 8, per image, then the batch mean):
+  ``mean_b sum_n w_n (sum_t CE[b, n, t] + R_n[b])``.
+
+``w_n`` are the per-word weights (``word_weights``, code FSNS: 1, 1.25, 2, 1.25; all 1
+when ``None``).  Blanks (class 0) are ordinary targets: they pad short words and empty
+slots, as in the published code.
+"""
+import numpy
+
+import chainer
+import chainer.functions as F
+from chainer import backend
+
+from chainer_see.functions import grid_to_boxes
+from chainer_see.training import metrics
+
+MODES = ('svhn', 'fsns', 'paper')
+FSNS_WORD_WEIGHTS = (1.0, 1.25, 2.0, 1.25)
+MIN_WIDTH_PX = 1.0
+
+
+def grid_regularizers(grids, view_size, height_hinge=None):
+    """Per-grid regularizer values (Variables ``(B, M)``) from grids ``(B, M, 2, Ho, Wo)``.
+
+    Returns a dict with ``area``, ``aspect``, ``direction`` and, when ``height_hinge``
+    is a number, ``height``; see the module docstring for the definitions.
+    """
+    Hv, Wv = view_size
+    corners = grid_to_boxes(grids, (Hv, Wv)).corners         # (B, M, 4, 2) pixels
+    xp = backend.get_array_module(corners)
+    dt = corners.dtype
+    # the hull by pairwise minimum/maximum: where corners tie (an upright grid), one of
+    # them takes the gradient, so it is a true subgradient of the box extent
+    xs = [corners[:, :, i, 0] for i in range(4)]
+    ys = [corners[:, :, i, 1] for i in range(4)]
+    width = _extreme(F.maximum, xs) - _extreme(F.minimum, xs)
+    height = _extreme(F.maximum, ys) - _extreme(F.minimum, ys)
+    out = {}
+    out['area'] = width * height / dt.type(max(Wv - 1, 1) * max(Hv - 1, 1))
+    w = F.maximum(width, xp.full(width.shape, MIN_WIDTH_PX, dtype=dt))
+    out['aspect'] = F.relu(height / w - dt.type(0.5))
+    # corners: top-left, top-right, bottom-right, bottom-left; (x, y) pixels
+    sy = dt.type(2.0 / max(Hv - 1, 1))
+    sx = dt.type(2.0 / max(Wv - 1, 1))
+    out['direction'] = (F.relu(corners[:, :, 0, 1] - corners[:, :, 3, 1]) * sy
+                        + F.relu(corners[:, :, 0, 0] - corners[:, :, 1, 0]) * sx)
+    if height_hinge is not None:
+        out['height'] = F.relu(dt.type(height_hinge) - height)
+    return out
+
+
+def _extreme(op, values):
+    return op(op(values[0], values[1]), op(values[2], values[3]))
+
+
+class SEELoss(object):
+    """Callable SEE loss; see the module docstring for the exact formulas.
+
+    Args:
+        mode: ``'svhn'``, ``'fsns'`` or ``'paper'`` (how the parts are combined).
+        view_size: ``(H, W)`` of one view (``config.view_size``); needed for the
+            regularizers (they are in pixels of the view / units of the view).
+        area_weight: lambda1 (its base value when ``area_accuracy_scale`` > 0).
+        area_accuracy_scale: lambda1 = area_weight + scale * accuracy (code: 2); 0 = fixed.
+        aspect_weight: lambda2.
+        direction_weight: weight of the direction regularizer (Eq. 7: 1).
+        height_hinge: minimum box height in pixels (code FSNS: 10) or ``None`` (off).
+        height_weight: weight of the height hinge.
+        word_weights: per word-slot weights, at least N of them, or ``None`` (all 1).
+    """
+
+    def __init__(self, mode='svhn', view_size=None, area_weight=0.0, area_accuracy_scale=0.0,
+                 aspect_weight=0.0, direction_weight=0.0, height_hinge=None,
+                 height_weight=1.0, word_weights=None):
+        if mode not in MODES:
+            raise ValueError('SEELoss mode must be one of %s, got %r' % (MODES, mode))
+        for name, v in (('area_weight', area_weight),
+                        ('area_accuracy_scale', area_accuracy_scale),
+                        ('aspect_weight', aspect_weight),
+                        ('direction_weight', direction_weight),
+                        ('height_weight', height_weight)):
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ValueError('SEELoss.%s must be a number >= 0, got %r' % (name, v))
+        if height_hinge is not None and (not isinstance(height_hinge, (int, float))
+                                         or height_hinge < 0):
+            raise ValueError('SEELoss.height_hinge must be None or pixels >= 0, got %r'
+                             % (height_hinge,))
+        self.mode = mode
+        self.view_size = None if view_size is None else tuple(int(v) for v in view_size)
+        self.area_weight = float(area_weight)
+        self.area_accuracy_scale = float(area_accuracy_scale)
+        self.aspect_weight = float(aspect_weight)
+        self.direction_weight = float(direction_weight)
+        self.height_hinge = None if height_hinge is None else float(height_hinge)
+        self.height_weight = float(height_weight)
+        self.word_weights = None if word_weights is None else tuple(float(w) for w in word_weights)
+        if self.uses_regularizers and self.view_size is None:
+            raise ValueError('SEELoss needs view_size=(H, W) of one view (config.view_size) '
+                             'when regularizers are enabled')
+
+    @property
+    def uses_regularizers(self):
+        return bool(self.area_weight or self.area_accuracy_scale or self.aspect_weight
+                    or self.direction_weight or self.height_hinge is not None)
+
+    @classmethod
+    def preset(cls, name, config=None, **overrides):
+        """The published loss of a preset: ``'svhn'``/``'svhn-grid'`` (text only) or
+        ``'fsns'`` (regularizers, height hinge 10 px, word weights 1, 1.25, 2, 1.25).
+
+        ``config`` (a ``SEEConfig``) supplies ``view_size``; by default the preset's.
+        The regularizer weights of ``'fsns'`` (lambda1 base 0.1, lambda2 0.1) are this
+        project's choice inside the paper's range (0, 0.5).
+        """
+        from chainer_see.config import SEEConfig
+        if config is None:
+            config = SEEConfig.preset(name)
+        if name in ('svhn', 'svhn-grid'):
+            kw = dict(mode='svhn')
+        elif name == 'fsns':
+            kw = dict(mode='fsns', area_weight=0.1, area_accuracy_scale=2.0,
+                      aspect_weight=0.1, direction_weight=1.0, height_hinge=10.0,
+                      height_weight=1.0, word_weights=FSNS_WORD_WEIGHTS)
+        else:
+            raise ValueError("unknown SEELoss preset %r; presets: 'svhn', 'svhn-grid', 'fsns'"
+                             % (name,))
+        kw['view_size'] = config.view_size
+        kw.update(overrides)
+        return cls(**kw)
+
+    def __call__(self, output, labels):
+        logits, grids = output.logits, output.grids
+        B, N, T, K = logits.shape
+        xp = backend.get_array_module(logits)
+        labels = labels.array if isinstance(labels, chainer.Variable) else labels
+        labels = xp.asarray(labels)
+        if labels.shape != (B, N, T):
+            raise ValueError('labels have shape %s; the model output needs (B, N, T) = %s'
+                             % (labels.shape, (B, N, T)))
+        if labels.dtype.kind not in 'iu':
+            raise ValueError('labels must be integer class ids, got dtype %s' % labels.dtype)
+        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= K):
+            raise ValueError('labels must be class ids in [0, %d), got values in [%d, %d]'
+                             % (K, int(labels.min()), int(labels.max())))
+        w = self._word_weights(N, xp, logits.dtype)                   # (N,)
+
+        ce = F.softmax_cross_entropy(F.reshape(logits, (B * N * T, K)),
+                                     labels.reshape(-1).astype(numpy.int32), reduce='no')
+        ce = F.reshape(ce, (B, N, T))
+        parts = {}
+        pred = logits.array.argmax(axis=-1)
+        accuracy = metrics.published_accuracy(pred, labels)
+        parts['accuracy'] = accuracy
+
+        # regularizers: per (b, n), mean over the V views of slot n
+        reg = None
+        if self.uses_regularizers:
+            M = grids.shape[1]
+            if M % N:
+                raise ValueError('grids hold %d regions, not a multiple of N = %d' % (M, N))
+            V = M // N
+            values = grid_regularizers(grids, self.view_size, self.height_hinge)
+            lam1 = self.area_weight + self.area_accuracy_scale * accuracy
+            weights = {'area': lam1, 'aspect': self.aspect_weight,
+                       'direction': self.direction_weight, 'height': self.height_weight}
+            parts['area_weight'] = lam1
+            for key, v in values.items():
+                v = F.mean(F.reshape(v, (B, N, V)), axis=2)            # (B, N)
+                parts[key] = float(v.array.mean())
+                if weights[key]:
+                    term = v * v.dtype.type(weights[key])
+                    reg = term if reg is None else reg + term
+
+        if self.mode == 'svhn':
+            per_slot = F.mean(ce, axis=(0, 2))                          # (N,)
+            text = F.sum(per_slot * w)
+            total = text if reg is None else text + F.sum(F.mean(reg, axis=0) * w)
+        elif self.mode == 'fsns':
+            per_slot = F.sum(F.mean(ce, axis=0), axis=1)                # (N,)
+            text = F.mean(per_slot * w)
+            total = text if reg is None else text + F.mean(F.mean(reg, axis=0) * w)
+        else:   # paper
+            per_image = F.sum(ce, axis=2)                                # (B, N)
+            if reg is not None:
+                per_image = per_image + reg
+            text = F.sum(F.mean(F.sum(ce, axis=2), axis=0) * w)
+            total = F.sum(F.mean(per_image, axis=0) * w)
+        parts['text'] = float(text.array)
+        parts['loss'] = float(total.array)
+        return total, parts
+
+    def _word_weights(self, N, xp, dtype):
+        if self.word_weights is None:
+            return xp.ones(N, dtype=dtype)
+        if len(self.word_weights) < N:
+            raise ValueError('SEELoss has %d word weights %s but the labels have N = %d word '
+                             'slots; pass word_weights with at least %d entries (the published '
+                             'FSNS loss stops at 4 words)'
+                             % (len(self.word_weights), self.word_weights, N, N))
+        return xp.asarray(self.word_weights[:N], dtype=dtype)
