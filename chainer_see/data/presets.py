@@ -1,0 +1,206 @@
+"""Dataset presets: what ``train.py --dataset`` and ``evaluate.py --dataset`` accept.
+
+A preset names the data, the curriculum levels over it, and the model and loss presets
+that fit it.  ``--dataset`` also takes a path: a ground-truth file (one level) or a
+curriculum JSON (one level per entry).
+
+=====================  =================================  ============  ==========
+preset                 data                               levels        model
+=====================  =================================  ============  ==========
+``synthetic-svhn``     64x64 house-number crops           1             ``svhn``
+``synthetic-grid``     4 numbers in a 2x2 grid, 200x200   1             ``svhn-grid``
+``synthetic-random``   1-4 numbers anywhere, 200x200      4 (1..4 nums) ``svhn-grid``
+``synthetic-fsns``     four views of a street sign        4 (1..4 words) ``fsns``
+``svhn``               DATA/svhn/{train,test}/gt.tsv      1             ``svhn``
+``svhn-grid``          DATA/svhn/grid[-test]/gt.tsv       1             ``svhn-grid``
+``svhn-random``        DATA/svhn/random[-test]/gt.tsv     1             ``svhn-grid``
+``fsns``               DATA/fsns/curriculum.json          from file     ``fsns``
+=====================  =================================  ============  ==========
+
+Synthetic splits never overlap: training uses the run's seed, validation and test use
+fixed seeds of their own (``VALIDATION_SEED``, ``TEST_SEED``), so every run of a preset
+is measured on the same held-out images.  Level ``k`` of a synthetic curriculum holds
+images with exactly ``k`` numbers (words) and ``k`` word slots; training on all levels
+at once (no curriculum) is the same data mixed from the start.
+"""
+import collections
+import dataclasses
+import os
+
+import chainer
+
+from chainer_see.data.datasets import GroundTruthDataset
+from chainer_see.data.ground_truth import load_curriculum
+from chainer_see.data.synthetic import SyntheticDataset
+
+VALIDATION_SEED = 10_001
+TEST_SEED = 20_002
+#: images of an on-the-fly synthetic training set (each index is a fresh random image,
+#: so the iterator need not shuffle)
+SYNTHETIC_TRAIN_SIZE = 1_000_000
+
+Level = collections.namedtuple('Level', ['name', 'train', 'validation'])
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetPreset(object):
+    """A named dataset: synthetic (``kind`` + per-level options) or files under DATA."""
+
+    name: str
+    model: str
+    loss: str
+    description: str
+    kind: str = None                 # synthetic kind
+    levels: tuple = ({},)            # synthetic: SyntheticDataset options per level
+    train: str = None                # files: relative to --data-dir
+    test: str = None
+    curriculum: str = None
+    converter: str = None            # the command that prepares the files
+
+    @property
+    def synthetic(self):
+        return self.kind is not None
+
+
+def _exactly(key, k):
+    return {'min_' + key: k, 'max_' + key: k}
+
+
+PRESETS = collections.OrderedDict((p.name, p) for p in [
+    DatasetPreset('synthetic-svhn', 'svhn', 'svhn',
+                  'synthetic 64x64 house-number crops (Table 1 analogue), no download',
+                  kind='svhn-crops'),
+    DatasetPreset('synthetic-grid', 'svhn-grid', 'svhn-grid',
+                  'synthetic 200x200 images, four numbers in a 2x2 grid',
+                  kind='svhn-grid'),
+    DatasetPreset('synthetic-random', 'svhn-grid', 'svhn-grid',
+                  'synthetic 200x200 images, numbers at random places; curriculum 1->2->3->4',
+                  kind='svhn-random',
+                  levels=tuple(_exactly('numbers', k) for k in (1, 2, 3, 4))),
+    DatasetPreset('synthetic-fsns', 'fsns', 'fsns',
+                  'synthetic FSNS-like signs, four 150x150 views; curriculum 1->4 words',
+                  kind='fsns-like',
+                  levels=tuple(_exactly('words', k) for k in (1, 2, 3, 4))),
+    DatasetPreset('svhn', 'svhn', 'svhn', 'SVHN 64x64 crops (Table 1)',
+                  train='svhn/train/gt.tsv', test='svhn/test/gt.tsv',
+                  converter='python datasets/svhn/prepare.py crops SVHN/train DATA/svhn/train '
+                            '&& python datasets/svhn/prepare.py crops SVHN/test DATA/svhn/test'),
+    DatasetPreset('svhn-grid', 'svhn-grid', 'svhn-grid', 'SVHN crops in a 2x2 grid, 200x200',
+                  train='svhn/grid/gt.tsv', test='svhn/grid-test/gt.tsv',
+                  converter='python datasets/svhn/prepare.py grid DATA/svhn/train/gt.tsv '
+                            'DATA/svhn/grid && python datasets/svhn/prepare.py grid '
+                            'DATA/svhn/test/gt.tsv DATA/svhn/grid-test'),
+    DatasetPreset('svhn-random', 'svhn-grid', 'svhn-grid',
+                  'SVHN crops at random places, 200x200',
+                  train='svhn/random/gt.tsv', test='svhn/random-test/gt.tsv',
+                  converter='python datasets/svhn/prepare.py random DATA/svhn/train/gt.tsv '
+                            'DATA/svhn/random && python datasets/svhn/prepare.py random '
+                            'DATA/svhn/test/gt.tsv DATA/svhn/random-test'),
+    DatasetPreset('fsns', 'fsns', 'fsns', 'FSNS street-name signs (Table 2)',
+                  curriculum='fsns/curriculum.json', test='fsns/test.tsv',
+                  converter='python datasets/fsns/prepare.py FSNS_ROOT DATA/fsns'),
+])
+
+
+def get_preset(name):
+    """The ``DatasetPreset`` called ``name``; ``ValueError`` listing the presets if none."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError('unknown dataset preset %r; presets: %s (or a path to a ground-truth '
+                         'file or curriculum JSON)' % (name, ', '.join(PRESETS))) from None
+
+
+def is_path(dataset):
+    """True where ``--dataset`` names a file rather than a preset."""
+    return dataset not in PRESETS and (os.sep in dataset or os.path.splitext(dataset)[1] != '')
+
+
+def _data_file(preset, data_dir, relative):
+    path = os.path.join(data_dir, relative)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            'dataset %r needs %s, which does not exist. Prepare it with:\n  %s'
+            % (preset.name, path, preset.converter.replace('DATA', data_dir)))
+    return path
+
+
+def _held_out(dataset, fraction, cap):
+    """Split a file dataset into (train, validation): the last ``fraction`` (at most ``cap``)."""
+    n_val = min(cap, max(1, int(round(len(dataset) * fraction))))
+    if n_val >= len(dataset):
+        return dataset, dataset
+    return chainer.datasets.split_dataset(dataset, len(dataset) - n_val)
+
+
+def curriculum_levels(dataset, data_dir='data', image_size=None, seed=0,
+                      validation_size=256, validation_fraction=0.05, skip_bad=False):
+    """The training levels of ``dataset`` (preset name or path), easiest first.
+
+    Args:
+        dataset (str): a preset name, a ground-truth file or a curriculum JSON.
+        data_dir (str): folder of the prepared real datasets.
+        image_size ((int, int) or None): resize file images to this size.
+        seed (int): seed of the synthetic training images.
+        validation_size (int): images per synthetic validation level.
+        validation_fraction (float): share of a single ground-truth file held out for
+            validation (at most 5,000 images) where no validation file exists.
+        skip_bad (bool): report and skip bad ground-truth lines.
+
+    Returns:
+        list of ``Level(name, train, validation)``.
+    """
+    if not is_path(dataset):
+        preset = get_preset(dataset)
+        if preset.synthetic:
+            levels = []
+            for i, opts in enumerate(preset.levels):
+                name = '%s-%d' % (preset.name, i + 1) if len(preset.levels) > 1 else preset.name
+                levels.append(Level(
+                    name,
+                    SyntheticDataset(preset.kind, SYNTHETIC_TRAIN_SIZE, seed=seed, **opts),
+                    SyntheticDataset(preset.kind, validation_size, seed=VALIDATION_SEED, **opts)))
+            return levels
+        if preset.curriculum:
+            return _curriculum_file(_data_file(preset, data_dir, preset.curriculum),
+                                    image_size, skip_bad)
+        train = GroundTruthDataset(_data_file(preset, data_dir, preset.train),
+                                   image_size=image_size, skip_bad=skip_bad)
+        return [Level(preset.name, *_held_out(train, validation_fraction, 5000))]
+    if not os.path.exists(dataset):
+        raise FileNotFoundError('dataset file %s does not exist' % dataset)
+    if dataset.endswith('.json'):
+        return _curriculum_file(dataset, image_size, skip_bad)
+    train = GroundTruthDataset(dataset, image_size=image_size, skip_bad=skip_bad)
+    return [Level(os.path.basename(dataset), *_held_out(train, validation_fraction, 5000))]
+
+
+def _curriculum_file(path, image_size, skip_bad):
+    levels = []
+    for i, level in enumerate(load_curriculum(path)):
+        levels.append(Level(
+            'level-%d' % (i + 1),
+            GroundTruthDataset(level.train, image_size=image_size, skip_bad=skip_bad),
+            GroundTruthDataset(level.validation, image_size=image_size, skip_bad=skip_bad)))
+    return levels
+
+
+def evaluation_dataset(dataset, data_dir='data', image_size=None, count=1000, skip_bad=False):
+    """The held-out evaluation set of ``dataset`` (preset name or ground-truth file).
+
+    Synthetic presets give ``count`` images of their hardest level from ``TEST_SEED``;
+    file presets their test ground truth; a path is read as it is.
+    """
+    if is_path(dataset):
+        if not os.path.exists(dataset):
+            raise FileNotFoundError('ground-truth file %s does not exist' % dataset)
+        return GroundTruthDataset(dataset, image_size=image_size, skip_bad=skip_bad)
+    preset = get_preset(dataset)
+    if preset.synthetic:
+        opts = dict(preset.levels[-1])
+        if len(preset.levels) > 1:   # the test set mixes all levels, as the real ones do
+            key = 'numbers' if 'min_numbers' in opts else 'words'
+            opts['min_' + key] = preset.levels[0]['min_' + key]
+        return SyntheticDataset(preset.kind, count, seed=TEST_SEED, **opts)
+    return GroundTruthDataset(_data_file(preset, data_dir, preset.test),
+                              image_size=image_size, skip_bad=skip_bad)

@@ -1,0 +1,79 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from chainer_see.data import presets
+from chainer_see.data.synthetic import SyntheticDataset, write_dataset
+
+
+def test_every_preset_names_an_existing_model_and_loss_preset():
+    from chainer_see.config import SEEConfig
+    from chainer_see.training.loss import SEELoss
+    for p in presets.PRESETS.values():
+        cfg = SEEConfig.preset(p.model)
+        SEELoss.preset(p.loss, cfg)
+        if p.synthetic:
+            ds = SyntheticDataset(p.kind, 1, **p.levels[-1])
+            assert ds.image_size == cfg.image_size, p.name
+            assert len(ds.char_map) == cfg.num_classes, p.name
+
+
+def test_synthetic_random_curriculum_has_one_level_per_number_count():
+    levels = presets.curriculum_levels('synthetic-random', validation_size=8)
+    assert [lv.name for lv in levels] == ['synthetic-random-%d' % k for k in (1, 2, 3, 4)]
+    for k, lv in enumerate(levels, 1):
+        assert lv.train.num_words == k and lv.validation.num_words == k
+        x, t = lv.validation[0]
+        assert ((t != 0).any(axis=1)).sum() == k     # exactly k numbers in the image
+        assert len(lv.validation) == 8
+
+
+def test_validation_and_test_images_differ_from_training_images():
+    lv, = presets.curriculum_levels('synthetic-svhn', seed=0, validation_size=4)
+    test = presets.evaluation_dataset('synthetic-svhn', count=4)
+    train_images = np.stack([lv.train[i][0] for i in range(4)])
+    for other in (lv.validation, test):
+        for i in range(4):
+            assert not np.any(np.all(np.isclose(train_images, other[i][0]), axis=(1, 2, 3)))
+    assert presets.evaluation_dataset('synthetic-svhn', count=4)[3][0].tobytes() == test[3][0].tobytes()
+
+
+def test_synthetic_test_set_mixes_all_levels():
+    test = presets.evaluation_dataset('synthetic-random', count=40)
+    counts = {int((test[i][1] != 0).any(axis=1).sum()) for i in range(40)}
+    assert counts == {1, 2, 3, 4}
+
+
+def test_missing_real_data_names_the_converter(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r'prepare\.py crops SVHN/train %s/svhn/train'
+                       % str(tmp_path)):
+        presets.curriculum_levels('svhn', data_dir=str(tmp_path))
+    with pytest.raises(FileNotFoundError, match='fsns/prepare.py'):
+        presets.evaluation_dataset('fsns', data_dir=str(tmp_path))
+
+
+def test_unknown_preset_lists_the_presets():
+    with pytest.raises(ValueError, match='synthetic-svhn, synthetic-grid'):
+        presets.curriculum_levels('mnist')
+
+
+def test_ground_truth_path_holds_out_the_last_images_for_validation(tmp_path):
+    out = str(tmp_path / 'd')
+    write_dataset(SyntheticDataset('svhn-crops', 40, seed=5), out, show_progress=False)
+    gt = os.path.join(out, 'gt.tsv')
+    lv, = presets.curriculum_levels(gt, validation_fraction=0.1)
+    assert (len(lv.train), len(lv.validation)) == (36, 4)
+    assert np.array_equal(lv.validation[0][1], presets.evaluation_dataset(gt)[36][1])
+
+
+def test_curriculum_json_path_gives_its_levels(tmp_path):
+    for k in (1, 2):
+        write_dataset(SyntheticDataset('svhn-random', 3, seed=k, min_numbers=k, max_numbers=k),
+                      str(tmp_path / ('l%d' % k)), show_progress=False)
+    cur = tmp_path / 'curriculum.json'
+    cur.write_text(json.dumps([{'train': 'l%d/gt.tsv' % k, 'validation': 'l%d/gt.tsv' % k}
+                               for k in (1, 2)]))
+    levels = presets.curriculum_levels(str(cur))
+    assert [lv.train.num_words for lv in levels] == [1, 2]
