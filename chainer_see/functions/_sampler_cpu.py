@@ -18,43 +18,21 @@ Same arithmetic as the CUDA kernels (``cuda_kernels/multi_grid_sampler.cuh``) an
 * Temporaries live in per-thread scratch buffers that are kept between calls
   (:func:`release_scratch` frees them): fresh memory costs a page fault per 4 KiB.
 """
-import threading
-
 import numpy
+
+from chainer_see.functions._scratch import ScratchPool
 
 # numpy.add.at got an indexed fast loop in NumPy 1.25; before that it is ~20x slower than
 # numpy.bincount (which, however, accumulates in float64).
 ADD_AT_IS_FAST = numpy.lib.NumpyVersion(numpy.__version__) >= '1.25.0'
 
 
-class _Scratch(threading.local):
-    """Per-thread buffers for temporaries, kept between calls.
-
-    Fresh memory costs a page fault per 4 KiB when it is first written (about 2 us each on
-    a VM), and glibc hands the memory of large freed arrays back to the OS, so every call
-    paid again for every temporary.  Only temporaries that never outlive the call that asked
-    for them live here; results and the state kept for backward are ordinary arrays.
-    """
-
-    def __init__(self):
-        self.buffers = {}
-
-    def get(self, key, shape, dtype):
-        dtype = numpy.dtype(dtype)
-        nbytes = int(numpy.prod(shape)) * dtype.itemsize
-        buf = self.buffers.get(key)
-        if buf is None or buf.nbytes < nbytes:
-            buf = numpy.empty(max(nbytes, 1), dtype=numpy.uint8)
-            self.buffers[key] = buf
-        return buf[:nbytes].view(dtype).reshape(shape)
-
-
-_scratch = _Scratch()
+_scratch = ScratchPool()
 
 
 def release_scratch():
     """Free the temporaries kept between calls (in this thread)."""
-    _scratch.buffers.clear()
+    _scratch.release()
 
 
 def scatter_add(target, index, values, use_add_at=ADD_AT_IS_FAST):

@@ -22,8 +22,6 @@ use ``F.convolution_2d`` (cuDNN).  Double backpropagation is not supported on th
 NumPy path (the gradient is computed by a node that refuses to be differentiated).
 The scratch buffers are per thread and kept between calls (``release_workspace()``).
 """
-import threading
-
 import numpy
 from numpy.lib.stride_tricks import as_strided
 
@@ -31,6 +29,8 @@ import chainer.functions as F
 from chainer import backend
 from chainer import function_node
 from chainer.utils import type_check
+
+from chainer_see.functions._scratch import ScratchPool
 
 
 def _pair(v):
@@ -51,28 +51,13 @@ COL_CHUNK_BYTES = 16 << 20
 SINGLE_GEMM_MAX_PIXELS = 700
 
 
-class _Workspace(threading.local):
-    def __init__(self):
-        self.buffers = {}
-
-
-_workspace = _Workspace()
-
-
-def _buffer(name, shape, dtype):
-    """A reused scratch array of ``shape``; valid until the next request of ``name``."""
-    dtype = numpy.dtype(dtype)
-    n = int(numpy.prod(shape)) * dtype.itemsize
-    buf = _workspace.buffers.get(name)
-    if buf is None or buf.nbytes < n:
-        buf = numpy.empty(max(n, 1), dtype=numpy.uint8)
-        _workspace.buffers[name] = buf
-    return buf[:n].view(dtype).reshape(shape)
+_workspace = ScratchPool()
+_buffer = _workspace.get
 
 
 def release_workspace():
     """Free this thread's scratch buffers (they are kept between calls otherwise)."""
-    _workspace.buffers.clear()
+    _workspace.release()
 
 
 class _Plan(object):
