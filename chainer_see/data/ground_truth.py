@@ -285,16 +285,21 @@ def words_in(labels):
     return int(numpy.count_nonzero(numpy.any(numpy.asarray(labels) != 0, axis=-1)))
 
 
-def read_boxes(path):
-    """Read a boxes JSON -> ``(views, {rel_path: ((W, H), float32 (k, 4))})``."""
+def _read_json(path, what):
+    """Parse a JSON file; a missing file or bad JSON raises ``DataError`` (with the line)."""
     try:
         with open(path, encoding='utf-8') as f:
-            doc = json.load(f)
+            return json.load(f)
     except FileNotFoundError:
-        raise DataError(path, None, 'boxes file not found') from None
+        raise DataError(path, None, '%s not found' % what) from None
     except ValueError as e:
         raise DataError(path, getattr(e, 'lineno', None), 'not valid JSON (%s)'
                         % getattr(e, 'msg', e)) from None
+
+
+def read_boxes(path):
+    """Read a boxes JSON -> ``(views, {rel_path: ((W, H), float32 (k, 4))})``."""
+    doc = _read_json(path, 'boxes file')
     if not isinstance(doc, dict) or doc.get('format') != BOXES_FORMAT \
             or not isinstance(doc.get('images'), dict):
         raise DataError(path, None, 'not a boxes file (expected {"format": "%s", '
@@ -414,14 +419,7 @@ def write_curriculum(path, levels):
 
 def load_curriculum(path, check_files=True):
     """Read a curriculum JSON -> list of :class:`CurriculumLevel` with resolved paths."""
-    try:
-        with open(path, encoding='utf-8') as f:
-            doc = json.load(f)
-    except FileNotFoundError:
-        raise DataError(path, None, 'curriculum file not found') from None
-    except ValueError as e:
-        raise DataError(path, getattr(e, 'lineno', None), 'not valid JSON (%s)'
-                        % getattr(e, 'msg', e)) from None
+    doc = _read_json(path, 'curriculum file')
     if not isinstance(doc, list) or not doc:
         raise DataError(path, None, 'a curriculum is a non-empty JSON list of '
                         '{"train": path, "validation": path}')

@@ -52,3 +52,17 @@ def run_script(main, argv=None):
     except KeyboardInterrupt:
         sys.stderr.write('interrupted; no output was written\n')
         sys.exit(130)
+
+
+def add_output_options(parser, gt_files=('gt.tsv', 'gt.txt')):
+    """Add the options every converter and generator shares to an argparse parser.
+
+    ``--format`` (published SEE ground truth or the readable variant), ``--overwrite``
+    and ``--no-progress``; ``gt_files`` names the files each format writes, for the help.
+    """
+    parser.add_argument('--format', choices=('words', 'readable'), default='words',
+                        help="ground-truth format: 'words' = published SEE format (%s, class "
+                             "ids), 'readable' = path and words as UTF-8 text (%s)" % gt_files)
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace OUT if it exists (only once the new output is complete)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')

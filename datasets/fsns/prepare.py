@@ -18,7 +18,7 @@ if os.path.isfile(os.path.join(_ROOT, 'chainer_see', '__init__.py')):
     sys.path.insert(0, _ROOT)
 
 from chainer_see.data import fsns  # noqa: E402
-from chainer_see.data.output import run_script  # noqa: E402
+from chainer_see.data.output import add_output_options, run_script  # noqa: E402
 
 
 def build_parser():
@@ -36,15 +36,10 @@ def build_parser():
                         'also the last curriculum level')
     p.add_argument('--max-chars', type=int, default=21,
                    help='drop images with a longer word; T (characters per word slot)')
-    p.add_argument('--format', choices=('words', 'readable'), default='words',
-                   help="ground-truth format: 'words' = published SEE format (.tsv, class ids), "
-                        "'readable' = path and words as UTF-8 text (.txt)")
     p.add_argument('--skip-bad', action='store_true',
                    help='report and skip bad records (and the rest of a shard whose framing '
                         'is broken) instead of stopping with an error')
-    p.add_argument('--overwrite', action='store_true',
-                   help='replace OUT if it exists (only once the new output is complete)')
-    p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_output_options(p, gt_files=('.tsv', '.txt'))
     return p
 
 

@@ -19,16 +19,7 @@ if os.path.isfile(os.path.join(_ROOT, 'chainer_see', '__init__.py')):
     sys.path.insert(0, _ROOT)
 
 from chainer_see.data import svhn  # noqa: E402
-from chainer_see.data.output import run_script  # noqa: E402
-
-
-def _common(p):
-    p.add_argument('--format', choices=('words', 'readable'), default='words',
-                   help="ground-truth format: 'words' = published SEE format (gt.tsv, class "
-                        "ids), 'readable' = path and words as UTF-8 text (gt.txt)")
-    p.add_argument('--overwrite', action='store_true',
-                   help='replace OUT if it exists (only once the new output is complete)')
-    p.add_argument('--no-progress', action='store_true', help='no progress bar')
+from chainer_see.data.output import add_output_options, run_script  # noqa: E402
 
 
 def build_parser():
@@ -53,7 +44,7 @@ def build_parser():
     c.add_argument('--skip-bad', action='store_true',
                    help='report and skip bad images (bad labels or boxes, missing or '
                         'unreadable files) instead of stopping with an error')
-    _common(c)
+    add_output_options(c)
 
     for kind, text in (('grid', 'four crops in a regular 2x2 grid'),
                        ('random', '--min-numbers..--max-numbers crops at random '
@@ -79,7 +70,7 @@ def build_parser():
             g.add_argument('--min-numbers', type=int, default=1, help='fewest numbers per image')
             g.add_argument('--max-numbers', type=int, default=4,
                            help='most numbers per image; N (word slots) of the ground truth')
-        _common(g)
+        add_output_options(g)
     return p
 
 

@@ -23,7 +23,7 @@ if os.path.isfile(os.path.join(_ROOT, 'chainer_see', '__init__.py')):
     sys.path.insert(0, _ROOT)
 
 from chainer_see.data import synthetic  # noqa: E402
-from chainer_see.data.output import run_script  # noqa: E402
+from chainer_see.data.output import add_output_options, run_script  # noqa: E402
 
 
 def _size(text):
@@ -61,12 +61,7 @@ def build_parser():
     p.add_argument('--min-words', type=int, default=1, help='fsns-like: fewest words per sign')
     p.add_argument('--max-words', type=int, default=4,
                    help='fsns-like: most words per sign; N (word slots)')
-    p.add_argument('--format', choices=('words', 'readable'), default='words',
-                   help="ground-truth format: 'words' = published SEE format (gt.tsv, class ids), "
-                        "'readable' = path and words as UTF-8 text (gt.txt)")
-    p.add_argument('--overwrite', action='store_true',
-                   help='replace OUT if it exists (only once the new output is complete)')
-    p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    add_output_options(p)
     return p
 
 
