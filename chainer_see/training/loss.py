@@ -12,7 +12,7 @@ means over the batch and the V views of slot n):
 * ``R_n = area_weight_eff * area_n + aspect_weight * aspect_n
   + direction_weight * direction_n + height_weight * height_n``
 * ``area``: box area / view area, the box being the axis-aligned hull of the grid's four
-  corners (``grid_to_boxes`` corners; hull by pairwise min/max), in units where the
+  corners (``grid_to_boxes``; tied corners share the gradient), in units where the
   whole view is 1 (pixel area / ((H-1)(W-1)), the corners being pixel centres).
   ``area_weight_eff = area_weight + area_accuracy_scale * accuracy`` (code: the weight
   grows with the batch's published accuracy; scale 0 keeps it fixed).
@@ -57,15 +57,11 @@ def grid_regularizers(grids, view_size, height_hinge=None):
     is a number, ``height``; see the module docstring for the definitions.
     """
     Hv, Wv = view_size
-    corners = grid_to_boxes(grids, (Hv, Wv)).corners         # (B, M, 4, 2) pixels
+    corners, boxes = grid_to_boxes(grids, (Hv, Wv))           # (B, M, 4, 2), (B, M, 4) px
     xp = backend.get_array_module(corners)
     dt = corners.dtype
-    # the hull by pairwise minimum/maximum: where corners tie (an upright grid), one of
-    # them takes the gradient, so it is a true subgradient of the box extent
-    xs = [corners[:, :, i, 0] for i in range(4)]
-    ys = [corners[:, :, i, 1] for i in range(4)]
-    width = _extreme(F.maximum, xs) - _extreme(F.minimum, xs)
-    height = _extreme(F.maximum, ys) - _extreme(F.minimum, ys)
+    width = boxes[:, :, 2] - boxes[:, :, 0]
+    height = boxes[:, :, 3] - boxes[:, :, 1]
     out = {}
     out['area'] = width * height / dt.type(max(Wv - 1, 1) * max(Hv - 1, 1))
     w = F.maximum(width, xp.full(width.shape, MIN_WIDTH_PX, dtype=dt))
@@ -78,10 +74,6 @@ def grid_regularizers(grids, view_size, height_hinge=None):
     if height_hinge is not None:
         out['height'] = F.relu(dt.type(height_hinge) - height)
     return out
-
-
-def _extreme(op, values):
-    return op(op(values[0], values[1]), op(values[2], values[3]))
 
 
 class SEELoss(object):

@@ -72,6 +72,8 @@ def _output(B, N, T, K, V=1, seed=0, dtype=numpy.float64):
     thetas[:, :, 1, 1] = rng.uniform(-0.9, 0.9, (B, N * V))
     thetas[:, :, :, 2] = rng.uniform(-0.2, 0.2, (B, N * V, 2))
     thetas[:, :, 0, 1] = rng.uniform(-0.2, 0.2, (B, N * V))
+    # shear on both axes: no two corners tie, so any valid tie rule gives the same gradient
+    thetas[:, :, 1, 0] = rng.uniform(-0.2, 0.2, (B, N * V))
     grids = chainer.Variable(_grids(thetas).astype(dtype))
     return SEEOutput(logits, grids, None, None)
 
