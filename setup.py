@@ -7,6 +7,8 @@ from setuptools import setup
 
 GPU = ['cupy-cuda12x<14']
 MN = ['mpi4py', 'openmpi']
+# C-accelerated CRC32-C for the FSNS converter (a NumPy fallback works without it)
+FSNS = ['google-crc32c']
 # The CPU test-suite compiles the CUDA kernels with NVRTC and CuPy's headers, so it
 # needs CuPy and the NVRTC wheel, but no GPU and no driver.
 TEST = ['pytest', 'nvidia-cuda-nvrtc-cu12'] + GPU + MN
@@ -40,5 +42,5 @@ setup(
         'h5py',
         'protobuf',
     ],
-    extras_require={'gpu': GPU, 'mn': MN, 'test': TEST},
+    extras_require={'gpu': GPU, 'mn': MN, 'fsns': FSNS, 'test': TEST},
 )
