@@ -10,6 +10,7 @@ convention, see ``chainer_see.data.boxes``).  Small images are scaled up (shorte
 ``max_side``); boxes are scaled with them.  Text uses DejaVu Sans from matplotlib.
 """
 import functools
+import math
 import os
 
 import numpy
@@ -21,6 +22,7 @@ PALETTE = (
     (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128),
 )
 TRUE_BOX_COLOUR = (255, 255, 255)
+MARGIN_COLOUR = (150, 150, 150)
 
 
 @functools.lru_cache(maxsize=64)
@@ -82,7 +84,7 @@ def _dashed_rect(draw, xy, fill, width, dash):
 
 
 def draw_boxes(image, boxes, texts=None, views=1, true_boxes=None, caption=None,
-               min_side=256, max_side=2048, show_empty=True):
+               min_side=256, max_side=2048, show_empty=True, margin=0.5):
     """Draw predicted ``boxes`` and their words on ``image``; returns a new RGB PIL image.
 
     Args:
@@ -99,6 +101,9 @@ def draw_boxes(image, boxes, texts=None, views=1, true_boxes=None, caption=None,
             below the image.
         min_side, max_side: drawing size limits (see :func:`drawing_scale`).
         show_empty: also draw the boxes of empty slots (thin, dashed, ``"n: -"``).
+        margin: boxes that reach out of the image widen the drawing by a grey margin
+            so that they show whole, by at most this share of the image's width or
+            height on each side (0 = never; parts beyond are cut off).
     """
     img = to_pil(image)
     W, H = img.size
@@ -112,18 +117,38 @@ def draw_boxes(image, boxes, texts=None, views=1, true_boxes=None, caption=None,
     lw = max(2, int(round(short / 128.0)))
     fsize = int(min(max(round(short / 14.0), 12), 40))
     f = font(fsize, bold=True)
+    boxes = numpy.asarray(boxes, numpy.float64).reshape(-1, 4)
+    tboxes = None
+    if true_boxes is not None:
+        tboxes = numpy.asarray(true_boxes, numpy.float64).reshape(-1, 4)
+
+    # boxes reaching out of the image (common for young models) get a grey margin
+    every = boxes if tboxes is None else numpy.concatenate([boxes, tboxes])
+    ox = oy = 0
+    if margin > 0 and len(every):
+        e = (every + 0.5) * [sx, sy, sx, sy]
+        need = [-e[:, [0, 2]].min(), -e[:, [1, 3]].min(),
+                e[:, [0, 2]].max() - Ws, e[:, [1, 3]].max() - Hs]
+        caps = [margin * Ws, margin * Hs] * 2
+        pad = [int(math.ceil(min(n + lw + 1, c))) if n > 0 else 0 for n, c in zip(need, caps)]
+        if any(pad):
+            canvas = Image.new('RGB', (Ws + pad[0] + pad[2], Hs + pad[1] + pad[3]),
+                               MARGIN_COLOUR)
+            canvas.paste(img, (pad[0], pad[1]))
+            img, ox, oy = canvas, pad[0], pad[1]
+    Wc, Hc = img.size
     draw = ImageDraw.Draw(img)
 
-    def scaled(b):   # pixel-centre coordinates -> edge coordinates of the scaled image
-        return [(b[0] + 0.5) * sx, (b[1] + 0.5) * sy, (b[2] + 0.5) * sx, (b[3] + 0.5) * sy]
+    def scaled(b):   # pixel-centre coordinates -> edge coordinates of the drawing
+        return [(b[0] + 0.5) * sx + ox, (b[1] + 0.5) * sy + oy,
+                (b[2] + 0.5) * sx + ox, (b[3] + 0.5) * sy + oy]
 
-    if true_boxes is not None:
-        for b in numpy.asarray(true_boxes, numpy.float64).reshape(-1, 4):
+    if tboxes is not None:
+        for b in tboxes:
             x0, y0, x1, y1 = scaled(b)
             draw.rectangle([x0 - 1, y0 - 1, x1 + 1, y1 + 1], outline=(0, 0, 0), width=1)
             _dashed_rect(draw, (x0, y0, x1, y1), TRUE_BOX_COLOUR, max(1, lw // 2), 3 * lw)
 
-    boxes = numpy.asarray(boxes, numpy.float64).reshape(-1, 4)
     labels = []
     for r, b in enumerate(boxes):
         n = r // views
@@ -149,8 +174,8 @@ def draw_boxes(image, boxes, texts=None, views=1, true_boxes=None, caption=None,
     for text, colour, x, top, bottom in labels:
         l, t, r, btm = draw.textbbox((0, 0), text, font=f)
         tw, th = r - l + 4, btm - t + 4
-        y = top - th if top - th >= 0 else (bottom if bottom + th <= Hs else max(top, 0))
-        x = min(max(x, 0), max(Ws - tw, 0))
+        y = top - th if top - th >= 0 else (bottom if bottom + th <= Hc else max(top, 0))
+        x = min(max(x, 0), max(Wc - tw, 0))
         for _ in range(len(placed)):
             hit = [p for p in placed if x < p[2] and p[0] < x + tw and y < p[3] and p[1] < y + th]
             if not hit:

@@ -82,3 +82,19 @@ def test_any_image_form_is_accepted(image):
 def test_large_images_are_scaled_down():
     img = draw.draw_boxes(grey(4000, 1000), [[0, 0, 100, 100]], ['1'])
     assert img.size == (2048, 512)
+
+
+def test_boxes_out_of_the_image_widen_the_drawing_with_a_grey_margin():
+    # 64x64 -> scale 4; a box from x = -10.5 (10 pixels left of the image) to 20
+    img = draw.draw_boxes(grey(64, 64, 0), [[-10.5, 5, 20, 30]], ['1'])
+    lw = 2
+    assert img.size == (256 + 40 + lw + 1, 256)
+    a = numpy.asarray(img)
+    # margin 40 + lw + 1 = 43: the image starts at x = 43, the box's left edge at 3
+    assert (a[200, :43] == draw.MARGIN_COLOUR).all()
+    assert (a[200, 43:] == 0).all()
+    assert (a[60, 3 - lw:4] == draw.PALETTE[0]).all(axis=-1).any()
+    capped = draw.draw_boxes(grey(64, 64, 0), [[-1000, 5, 20, 30]], ['1'])
+    assert capped.size == (256 + 128, 256)
+    assert draw.draw_boxes(grey(64, 64, 0), [[-10.5, 5, 20, 30]], ['1'], margin=0).size == \
+        (256, 256)
