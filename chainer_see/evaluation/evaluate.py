@@ -263,8 +263,8 @@ def describe_model(path, config, metadata, fmt):
         parts.append('iteration %s' % tables._thousands(md['iteration']))
     if md.get('dataset'):
         parts.append('trained on %s' % md['dataset'])
-    if md.get('level') is not None:
-        parts.append('curriculum level %s' % md['level'])
+    if md.get('level_name') and (md.get('num_levels') or 1) > 1:
+        parts.append('curriculum level %s' % md['level_name'])
     if fmt == 0:
         parts.append('published layout')
     H, W = config.image_size
@@ -448,16 +448,26 @@ def build_parser():
 
 
 def resolve_dataset(args, metadata, model_path):
-    """The dataset to evaluate on, from the options or the model's metadata."""
+    """The dataset to evaluate on, from the options or the model's metadata.
+
+    Returns ``(dataset, note or None)``.  A recorded preset brings its own held-out set;
+    a recorded ground-truth file is the training data itself, and the note says so.
+    """
+    from chainer_see.data import presets
     if args.gt is not None:
-        return args.gt
+        return args.gt, None
     if args.dataset is not None:
-        return args.dataset
+        return args.dataset, None
     recorded = (metadata or {}).get('dataset')
     if not recorded:
         raise ValueError('%s records no training dataset: pass --dataset NAME or --gt FILE'
                          % model_path)
-    return recorded
+    note = None
+    if presets.is_path(recorded) and not recorded.endswith('.json'):
+        note = ('the model was trained on the ground-truth file %s and is evaluated on it: '
+                'mostly training images (train.py holds out only its last 5 %%); pass --gt '
+                'FILE for held-out ones' % recorded)
+    return recorded, note
 
 
 def main(argv=None, stdout=None):
@@ -494,9 +504,10 @@ def _run(args, out):
     preset = args.preset if config is None else None
     model = chainer_see.load_model(args.model, preset=preset)
     config = model.config
-    dataset_name = resolve_dataset(args, metadata, args.model)
+    dataset_name, note0 = resolve_dataset(args, metadata, args.model)
     data_dir = args.data_dir or (metadata or {}).get('data_dir') or 'data'
     ds, note = open_evaluation_set(dataset_name, config, data_dir, args.count, args.skip_bad)
+    note = note0 or note
     if device is not None and args.gpu >= 0:
         model.to_device(device)
     p = lambda line='': out.write(line + '\n')  # noqa: E731

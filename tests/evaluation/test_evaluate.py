@@ -126,6 +126,7 @@ def test_figures_json_and_csv_match_an_independent_computation(gt_set, capsys):
     assert report['model']['iteration'] == 321
     assert report['dataset']['ground_truth'] == gt_set['gt']
     assert 'iteration 321' in text and 'No table of the paper' in text
+    assert 'mostly training images' in text        # the recorded dataset is a file
 
     with open(str(out / 'predictions.csv'), newline='') as f:
         rows = list(csv.DictReader(f))
