@@ -404,6 +404,18 @@ def save_visualizations(ev, dataset, folder, count, views):
 
 
 # ---------------------------------------------------------------------- the command
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds ``(default: X)`` to an option's help unless the help already says its default
+    or there is none to say (``None``, flags)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ''
+        if '(default' in text or action.default is None or action.default is False \
+                or action.default == argparse.SUPPRESS:
+            return text
+        return super(HelpFormatter, self)._get_help_string(action)
+
+
 def build_parser():
     p = argparse.ArgumentParser(
         prog='evaluate.py',
@@ -412,14 +424,14 @@ def build_parser():
                     'the predicted word boxes; prints the paper table that fits, with this '
                     "model's row added. The model file carries its configuration and the "
                     'dataset it was trained on, so the file alone is enough.',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument('model', help='model file (.npz) written by train.py, or a published-layout '
                                  'weight file (then also pass --preset and --dataset/--gt)')
     src = p.add_mutually_exclusive_group()
     src.add_argument('--dataset', default=None,
                      help='dataset preset (synthetic-svhn, synthetic-grid, synthetic-random, '
                           'synthetic-fsns, svhn, svhn-grid, svhn-random, fsns) or a '
-                          'ground-truth file; default: the dataset recorded in the model file')
+                          'ground-truth file (default: the dataset recorded in the model file)')
     src.add_argument('--gt', default=None, metavar='FILE',
                      help='a ground-truth file to evaluate on (same as --dataset FILE)')
     p.add_argument('--data-dir', default=None, metavar='DIR',
@@ -429,17 +441,18 @@ def build_parser():
                    help='images of a synthetic held-out set')
     p.add_argument('--preset', default=None, choices=('svhn', 'svhn-grid', 'fsns'),
                    help='model preset for a weight file without a stored configuration '
-                        '(the published layout); ignored for files that carry one')
+                        '(the published layout); ignored for files that carry one (default: '
+                        'none: the file must carry its configuration)')
     p.add_argument('--batch-size', type=int, default=DEFAULT_BATCH, help='images per forward')
     p.add_argument('--gpu', type=int, default=-1, metavar='N',
                    help='GPU to run on (CuPy device N); -1 = CPU')
     p.add_argument('--out', default=None, metavar='DIR',
                    help='write report.json and predictions.csv (and the --visualize images) '
                         'into DIR, created if missing; existing files of those names are '
-                        'replaced')
+                        'replaced (default: print only)')
     p.add_argument('--visualize', type=int, default=0, metavar='N',
                    help='save annotated images of the first N evaluated images into '
-                        'OUT/visualizations (needs --out)')
+                        'OUT/visualizations (needs --out) (default: 0, none)')
     p.add_argument('--skip-bad', action='store_true',
                    help='report and skip bad ground-truth rows and unreadable images instead '
                         'of stopping at the first')

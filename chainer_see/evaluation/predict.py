@@ -30,6 +30,7 @@ from chainer_see.data.errors import EXIT_BAD_INPUT, DataError
 from chainer_see.data.image import open_image, pil_to_array
 from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference
+from chainer_see.evaluation.evaluate import HelpFormatter
 
 #: an image counts as multi-view when its aspect ratio is within this factor of the
 #: model input's (FSNS: 4:1 -> 3.33:1 .. 4.8:1)
@@ -219,12 +220,13 @@ def build_parser():
                     'copies. Any size and mode of image is accepted: it is resized to the '
                     'model input and the boxes are mapped back to its own pixels. For '
                     'multi-view (FSNS) models a single photo is repeated into the views.',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument('model', help='model file (.npz) written by train.py, or a published-layout '
                                  'weight file (then also pass --preset)')
     p.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
     p.add_argument('--preset', default=None, choices=('svhn', 'svhn-grid', 'fsns'),
-                   help='model preset for a weight file without a stored configuration')
+                   help='model preset for a weight file without a stored configuration '
+                        '(default: none: the file must carry its configuration)')
     p.add_argument('--out', default='predictions', metavar='DIR',
                    help='folder for the annotated images (IMAGE_NAME.see.png), created if '
                         'missing')
