@@ -262,3 +262,22 @@ def test_help_explains_every_option(capsys):
                 '--gpu', '--out', '--visualize', '--skip-bad', '--no-progress'):
         assert opt in text, opt
     assert '(default: 1000)' in text and '(default: 32)' in text and '(default: -1)' in text
+
+
+def test_a_curriculum_is_evaluated_on_its_last_validation_file(gt_set, tmp_path):
+    import shutil
+    shutil.copytree(str(gt_set['tmp'] / 'images'), str(tmp_path / 'images'))
+    lines = open(gt_set['gt']).read().splitlines()
+    (tmp_path / 'easy.tsv').write_text('\n'.join(lines[:3]) + '\n')
+    (tmp_path / 'hard.tsv').write_text('\n'.join(lines) + '\n')
+    (tmp_path / 'curriculum.json').write_text(json.dumps(
+        [{'train': 'easy.tsv', 'validation': 'easy.tsv'},
+         {'train': 'hard.tsv', 'validation': 'hard.tsv'}]))
+    buf = io.StringIO()
+    assert ev_mod.main([gt_set['model'], '--dataset', str(tmp_path / 'curriculum.json'),
+                        '--no-progress', '--out', str(tmp_path / 'r')], stdout=buf) == 0
+    assert 'is a curriculum (no test set): evaluating on the validation file of its last ' \
+           'level, %s' % (tmp_path / 'hard.tsv') in buf.getvalue()
+    report = json.loads((tmp_path / 'r' / 'report.json').read_text())
+    assert report['counts']['images'] == 7
+    assert report['sequence_accuracy'] == pytest.approx(gt_set['want']['sequence_accuracy'])
