@@ -1,0 +1,83 @@
+"""Running a SEE model for evaluation and prediction: device choice, the deterministic
+forward pass, and the reading of its output (words, boxes, confidences).
+
+Confidence: the probability the model gives to its own reading.  For a word slot it is
+the product over its T character steps of the largest softmax probability of the step,
+*blank steps included* (predicting "no character here" is a decision too: a step that
+hesitates between a blank and a digit makes the reading uncertain).  For an image it is
+the product over all its word slots, empty slots included.  Both are in ``(0, 1]``.
+"""
+import collections
+
+import numpy
+
+import chainer
+from chainer import backend
+
+from chainer_see.training import metrics
+
+Reading = collections.namedtuple('Reading', ['ids', 'words', 'boxes', 'word_confidences',
+                                             'confidences'])
+Reading.__doc__ = """What the model read in a batch of B images (NumPy, on the CPU).
+
+ids: int32 ``(B, N, T)`` argmax class of every step.
+words: ``B`` lists of N decoded strings (blanks dropped; ``''`` for an empty slot).
+boxes: float32 ``(B, N*V, 4)`` in pixels of the model input, region-major.
+word_confidences: float64 ``(B, N)`` (see the module docstring).
+confidences: float64 ``(B,)``, the product of the image's word confidences.
+"""
+
+
+def get_device(gpu):
+    """``--gpu`` value -> Chainer device: ``gpu < 0`` is the CPU, else CuPy device ``gpu``.
+
+    Raises ``ValueError`` with a message naming ``--gpu`` when no usable GPU is there.
+    """
+    gpu = int(gpu)
+    if gpu < 0:
+        return backend.CpuDevice()
+    from chainer.backends import cuda
+    if not cuda.available:
+        raise ValueError('--gpu %d: CuPy cannot use a GPU here (CuPy missing or no CUDA '
+                         'driver/device); run on the CPU with --gpu -1' % gpu)
+    try:
+        count = cuda.cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:   # noqa: BLE001  (CUDA runtime errors have several types)
+        raise ValueError('--gpu %d: cannot query the GPUs (%s)' % (gpu, e))
+    if gpu >= count:
+        raise ValueError('--gpu %d: this machine has %d GPU(s), numbered 0..%d'
+                         % (gpu, count, count - 1))
+    return chainer.get_device('@cupy:%d' % gpu)
+
+
+def forward(model, x, device=None):
+    """Run ``model`` on the batch ``x`` (float32 ``(B, 3, H, W)`` NumPy) in test mode.
+
+    Deterministic: ``train=False`` (rotation dropout at its test-time value, batch
+    normalization with the stored statistics), no graph kept.  Returns ``(logits
+    float32 (B, N, T, K), boxes float32 (B, N*V, 4))`` as NumPy arrays.
+    """
+    if device is not None:
+        x = device.send(x)
+    with chainer.using_config('train', False), chainer.using_config('enable_backprop', False):
+        out = model(x)
+    return metrics.to_numpy(out.logits), metrics.to_numpy(out.boxes)
+
+
+def confidences(logits):
+    """Logits ``(B, N, T, K)`` -> ``(word confidences (B, N), image confidences (B,))``."""
+    z = numpy.asarray(logits, numpy.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    # log of the top softmax probability = -log(sum exp(z - max))
+    log_top = -numpy.log(numpy.exp(z).sum(axis=-1))          # (B, N, T)
+    word = log_top.sum(axis=-1)
+    return numpy.exp(word), numpy.exp(word.sum(axis=-1))
+
+
+def read(model, x, char_map, device=None):
+    """Forward ``x`` and decode: returns a :class:`Reading`."""
+    logits, boxes = forward(model, x, device)
+    ids = metrics.predictions(logits)
+    words = metrics.decode(ids, char_map)
+    word_conf, image_conf = confidences(logits)
+    return Reading(ids, words, boxes.astype(numpy.float32), word_conf, image_conf)

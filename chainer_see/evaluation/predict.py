@@ -1,0 +1,300 @@
+"""Words and boxes of arbitrary images: ``predict.py`` and the function behind it.
+
+    from chainer_see import load_model
+    from chainer_see.evaluation.predict import predict
+    for p in predict(load_model('model.npz'), ['photo.jpg', 'sign.png']):
+        print(p.path, p.words, p.boxes, p.error)
+
+Any size and PIL mode is accepted (``chainer_see.data.image``: transparency on white,
+16-bit grey scaled, ...).  An image is resized to the model input and the predicted
+boxes are mapped back to its own pixels (pixel-centre convention, ``x' = (x + 0.5) *
+W'/W - 0.5``).
+
+Multi-view models (FSNS: four 150x150 views side by side, 600x150): an image whose
+aspect ratio is within ``ASPECT_TOLERANCE`` of the model input's is split into the views
+like an FSNS image; any other image (a single photo of a sign) is resized to one view
+and repeated into all of them (``views='auto'``; ``'split'`` / ``'repeat'`` force
+either).  A repeated image gets one box per word (its views are the same picture, so
+they give the same box), a split one ``N * V`` boxes, region-major.
+"""
+import argparse
+import collections
+import json
+import math
+import os
+import sys
+
+import numpy
+
+from chainer_see.data.errors import EXIT_BAD_INPUT, DataError
+from chainer_see.data.image import open_image, pil_to_array
+from chainer_see.evaluation import draw as draw_mod
+from chainer_see.evaluation import inference
+from chainer_see.evaluation.evaluate import HelpFormatter
+
+#: an image counts as multi-view when its aspect ratio is within this factor of the
+#: model input's (FSNS: 4:1 -> 3.33:1 .. 4.8:1)
+ASPECT_TOLERANCE = 1.2
+VIEW_MODES = ('auto', 'split', 'repeat')
+
+Prediction = collections.namedtuple('Prediction', [
+    'path', 'size', 'mode', 'words', 'boxes', 'word_confidences', 'confidence', 'repeated',
+    'note', 'error'])
+Prediction.__doc__ = """What the model read in one image.
+
+path: the file (or ``'<image k>'`` for an in-memory image).
+size: ``(W, H)`` of the image as stored.   mode: its PIL mode.
+words: N strings, one per word slot in reading order (``''`` = empty slot).
+boxes: float32 ``(N, 4)`` (single view or repeated) or ``(N * V, 4)`` (split views,
+    region-major) in pixels of the image as stored.
+word_confidences: N floats; confidence: float (see ``evaluation.inference``).
+repeated: True when the image was repeated into the model's views.
+note: a line for the user (e.g. why the image was repeated) or ``None``.
+error: ``None``, or the reason the image could not be read (the other fields are then
+    empty / ``None``).
+"""
+
+
+def _failed(path, reason):
+    return Prediction(path, None, None, [], numpy.zeros((0, 4), numpy.float32), [], None,
+                      False, None, reason)
+
+
+def plan_views(size, config, views='auto'):
+    """Decide how an image of ``size = (W, H)`` is fed to a model of ``config``.
+
+    Returns ``(repeat: bool, note or None)``.  Single-view models never repeat.
+    """
+    if views not in VIEW_MODES:
+        raise ValueError('views must be one of %s, got %r' % (VIEW_MODES, views))
+    V = config.views
+    if V == 1 or views == 'split':
+        return False, None
+    H, W = config.image_size
+    aspect, want = size[0] / float(size[1]), W / float(H)
+    if views == 'repeat':
+        return True, 'repeated into %d views (--views repeat)' % V
+    if abs(math.log(aspect / want)) <= math.log(ASPECT_TOLERANCE):
+        return False, None
+    return True, ('a single image, not %d views side by side (aspect %.2f:1, the model '
+                  'reads %.2f:1): repeated into %d views' % (V, aspect, want, V))
+
+
+def prepare(img, config, repeat):
+    """PIL image -> float32 ``(3, H, W)`` model input (resized, or repeated into views)."""
+    if not repeat:
+        return pil_to_array(img, config.image_size)
+    view = pil_to_array(img, config.view_size)
+    return numpy.ascontiguousarray(numpy.tile(view, (1, 1, config.views)))
+
+
+def boxes_to_image(boxes, config, size, repeat):
+    """Model-input boxes ``(N * V, 4)`` -> boxes in pixels of an image of ``size = (W, H)``.
+
+    Repeated images keep view 0's box of every region (``(N, 4)``); the others map the
+    whole model input onto the image.
+    """
+    from chainer_see.data.boxes import rescale_boxes
+    W, H = size
+    b = numpy.asarray(boxes, numpy.float32).reshape(-1, 4)
+    if repeat:
+        V = config.views
+        return rescale_boxes(b[0::V], config.view_size, (H, W))
+    return rescale_boxes(b, config.image_size, (H, W))
+
+
+def _open(item, k):
+    if isinstance(item, (str, bytes, os.PathLike)):
+        path = os.fsdecode(item)
+        return path, open_image(path)
+    return '<image %d>' % k, item
+
+
+def iter_predict(model, images, batch_size=8, device=None, views='auto'):
+    """Yield ``(Prediction, PIL image or None)`` for every item of ``images`` (paths or
+    PIL images), in input order, a batch at a time (only one batch of images is held).
+
+    Unreadable files do not stop the others: their :class:`Prediction` carries the
+    ``error`` and the image is ``None``.
+    """
+    cfg = model.config
+    char_map = cfg.get_char_map()
+    pending = []     # (path, img, repeat, note) or a failed Prediction
+
+    def flush():
+        ok = [q for q in pending if not isinstance(q, Prediction)]
+        read = None
+        if ok:
+            x = numpy.stack([prepare(img, cfg, rep) for _, img, rep, _ in ok])
+            read = inference.read(model, x, char_map, device)
+        j = 0
+        for q in pending:
+            if isinstance(q, Prediction):
+                yield q, None
+                continue
+            path, img, rep, note = q
+            boxes = boxes_to_image(read.boxes[j], cfg, img.size, rep)
+            yield Prediction(path, img.size, img.mode, list(read.words[j]), boxes,
+                             [float(c) for c in read.word_confidences[j]],
+                             float(read.confidences[j]), rep, note, None), img
+            j += 1
+        del pending[:]
+
+    for k, item in enumerate(images):
+        try:
+            path, img = _open(item, k)
+        except DataError as e:
+            pending.append(_failed(os.fsdecode(item), e.reason))
+            continue
+        repeat, note = plan_views(img.size, cfg, views)
+        pending.append((path, img, repeat, note))
+        if sum(not isinstance(q, Prediction) for q in pending) >= batch_size:
+            yield from flush()
+    yield from flush()
+
+
+def predict(model, images, batch_size=8, device=None, views='auto'):
+    """Read every image in ``images`` (paths or PIL images) with ``model`` (a ``SEE``);
+    returns a list of :class:`Prediction` in input order (see :func:`iter_predict`)."""
+    return [p for p, _ in iter_predict(model, images, batch_size, device, views)]
+
+
+def annotate(prediction, image, views=1):
+    """The annotated picture of one prediction (``draw.draw_boxes``) as a PIL image."""
+    v = 1 if prediction.repeated else views
+    return draw_mod.draw_boxes(image, prediction.boxes, prediction.words, views=v)
+
+
+def _unique_path(folder, stem, used):
+    name = stem + '.see.png'
+    k = 2
+    while name in used:
+        name = '%s-%d.see.png' % (stem, k)
+        k += 1
+    used.add(name)
+    return os.path.join(folder, name)
+
+
+def _fmt_box(b):
+    return '(%s)' % ', '.join('%.1f' % v for v in b)
+
+
+def format_prediction(p, views):
+    """Text lines of one prediction for the terminal."""
+    W, H = p.size
+    head = '%s  (%dx%d %s%s)' % (p.path, W, H, p.mode, '; ' + p.note if p.note else '')
+    lines = [head]
+    per = 1 if p.repeated else views
+    w = max([len(x) for x in p.words] + [4])
+    for n, word in enumerate(p.words):
+        boxes = p.boxes[n * per:(n + 1) * per]
+        lines.append('  %d  %-*s  confidence %.3g  box %s' % (
+            n + 1, w, word or '-', p.word_confidences[n], ' '.join(_fmt_box(b) for b in boxes)))
+    text = ' '.join(x for x in p.words if x)
+    lines.append('  text: %s   (confidence %.3g)' % (text or '(nothing read)', p.confidence))
+    return lines
+
+
+def _sig(v):
+    return float('%.6g' % v)
+
+
+def prediction_dict(p, annotated=None):
+    """JSON-ready dict of one prediction."""
+    if p.error is not None:
+        return {'path': p.path, 'error': p.error}
+    return {
+        'path': p.path, 'width': p.size[0], 'height': p.size[1], 'mode': p.mode,
+        'text': ' '.join(x for x in p.words if x), 'words': p.words,
+        'boxes': [[round(float(v), 2) for v in b] for b in p.boxes],
+        'word_confidences': [_sig(c) for c in p.word_confidences],
+        'confidence': _sig(p.confidence), 'repeated_into_views': p.repeated,
+        'note': p.note, 'annotated': annotated,
+    }
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog='predict.py',
+        description='Read the words of images with a SEE model file and save annotated '
+                    'copies. Any size and mode of image is accepted: it is resized to the '
+                    'model input and the boxes are mapped back to its own pixels. For '
+                    'multi-view (FSNS) models a single photo is repeated into the views.',
+        formatter_class=HelpFormatter)
+    p.add_argument('model', help='model file (.npz) written by train.py, or a published-layout '
+                                 'weight file (then also pass --preset)')
+    p.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
+    p.add_argument('--preset', default=None, choices=('svhn', 'svhn-grid', 'fsns'),
+                   help='model preset for a weight file without a stored configuration '
+                        '(default: none: the file must carry its configuration)')
+    p.add_argument('--out', default='predictions', metavar='DIR',
+                   help='folder for the annotated images (IMAGE_NAME.see.png), created if '
+                        'missing')
+    p.add_argument('--no-draw', action='store_true', help='do not save annotated images')
+    p.add_argument('--json', action='store_true',
+                   help='print one JSON document (a list, one object per image; failed '
+                        'images carry "error") instead of text')
+    p.add_argument('--views', choices=VIEW_MODES, default='auto',
+                   help='multi-view models: split the image into the views, repeat it into '
+                        'every view, or decide by its aspect ratio (auto: an image within '
+                        "%.0f %%%% of the model input's aspect ratio is split, any other "
+                        'repeated)' % (100 * (ASPECT_TOLERANCE - 1)))
+    p.add_argument('--batch-size', type=int, default=8, help='images per forward')
+    p.add_argument('--gpu', type=int, default=-1, metavar='N',
+                   help='GPU to run on (CuPy device N); -1 = CPU')
+    return p
+
+
+def main(argv=None, stdout=None):
+    """``predict.py``; returns 0, or 2 when an image or the model could not be read."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = stdout or sys.stdout
+    if args.batch_size < 1:
+        parser.error('--batch-size must be >= 1')
+    import chainer_see
+    from chainer_see.runtime import tune_malloc
+    try:
+        device = inference.get_device(args.gpu)
+        config, _, _ = chainer_see.read_model_info(args.model)
+        if config is None and args.preset is None:
+            raise ValueError('%s holds weights but no configuration (the published layout?): '
+                             'pass --preset svhn (or the preset it was trained with)'
+                             % args.model)
+        model = chainer_see.load_model(args.model, preset=args.preset if config is None
+                                       else None)
+    except (ValueError, FileNotFoundError) as e:
+        sys.stderr.write('error: %s\n' % e)
+        return EXIT_BAD_INPUT
+    if args.gpu >= 0:
+        model.to_device(device)
+    else:
+        tune_malloc()
+    used, docs, failed = set(), [], 0
+    if not args.no_draw:
+        os.makedirs(args.out, exist_ok=True)
+    for p, img in iter_predict(model, args.images, args.batch_size, device, args.views):
+        if p.error is not None:
+            failed += 1
+            sys.stderr.write('%s: %s\n' % (p.path, p.error))
+            docs.append(prediction_dict(p))
+            continue
+        annotated = None
+        if not args.no_draw:
+            stem = os.path.splitext(os.path.basename(p.path))[0] or 'image'
+            annotated = _unique_path(args.out, stem, used)
+            annotate(p, img, model.config.views).save(annotated)
+        docs.append(prediction_dict(p, annotated))
+        if not args.json:
+            for line in format_prediction(p, model.config.views):
+                out.write(line + '\n')
+            if annotated:
+                out.write('  annotated: %s\n' % annotated)
+    if args.json:
+        # one image per line: readable, and still one JSON document
+        out.write('[\n' + ',\n'.join(json.dumps(d, ensure_ascii=False) for d in docs)
+                  + '\n]\n')
+    if failed:
+        sys.stderr.write('%d of %d images could not be read\n' % (failed, len(args.images)))
+        return EXIT_BAD_INPUT
+    return 0
