@@ -27,6 +27,7 @@ setup(
         'chainer_see.training',
         'chainer_see.training.extensions',
         'chainer_see.data',
+        'chainer_see.evaluation',
         'chainer_see.char_maps',
         'cuda_kernels',
     ],

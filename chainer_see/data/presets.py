@@ -56,6 +56,7 @@ class DatasetPreset(object):
     test: str = None
     curriculum: str = None
     converter: str = None            # the command that prepares the files
+    char_map: str = 'svhn'           # the char map its labels use
 
     @property
     def synthetic(self):
@@ -80,7 +81,7 @@ PRESETS = collections.OrderedDict((p.name, p) for p in [
     DatasetPreset('synthetic-fsns', 'fsns', 'fsns',
                   'synthetic FSNS-like signs, four 150x150 views; curriculum 1->4 words',
                   kind='fsns-like',
-                  levels=tuple(_exactly('words', k) for k in (1, 2, 3, 4))),
+                  levels=tuple(_exactly('words', k) for k in (1, 2, 3, 4)), char_map='fsns'),
     DatasetPreset('svhn', 'svhn', 'svhn', 'SVHN 64x64 crops (Table 1)',
                   train='svhn/train/gt.tsv', test='svhn/test/gt.tsv',
                   converter='python datasets/svhn/prepare.py crops SVHN/train DATA/svhn/train '
@@ -98,7 +99,7 @@ PRESETS = collections.OrderedDict((p.name, p) for p in [
                             'DATA/svhn/test/gt.tsv DATA/svhn/random-test'),
     DatasetPreset('fsns', 'fsns', 'fsns', 'FSNS street-name signs (Table 2)',
                   curriculum='fsns/curriculum.json', test='fsns/test.tsv',
-                  converter='python datasets/fsns/prepare.py FSNS_ROOT DATA/fsns'),
+                  converter='python datasets/fsns/prepare.py FSNS_ROOT DATA/fsns', char_map='fsns'),
 ])
 
 
@@ -134,22 +135,28 @@ def _held_out(dataset, fraction, cap):
 
 
 def curriculum_levels(dataset, data_dir='data', image_size=None, seed=0,
-                      validation_size=256, validation_fraction=0.05, skip_bad=False):
+                      validation_size=256, validation_fraction=0.05, skip_bad=False,
+                      char_map=None):
     """The training levels of ``dataset`` (preset name or path), easiest first.
 
     Args:
         dataset (str): a preset name, a ground-truth file or a curriculum JSON.
         data_dir (str): folder of the prepared real datasets.
-        image_size ((int, int) or None): resize file images to this size.
+        image_size ((int, int) or None): resize images to this size (``None``: the
+            native size of synthetic images, the first image's size for files).
         seed (int): seed of the synthetic training images.
         validation_size (int): images per synthetic validation level.
         validation_fraction (float): share of a single ground-truth file held out for
             validation (at most 5,000 images) where no validation file exists.
         skip_bad (bool): report and skip bad ground-truth lines.
+        char_map (CharMap or str or None): the char map of ground-truth files (the
+            model's); ``None``: the preset's (``'svhn'`` for a path).  Synthetic data
+            carry their own.
 
     Returns:
         list of ``Level(name, train, validation)``.
     """
+    read = _file_reader(dataset, image_size, skip_bad, char_map)
     if not is_path(dataset):
         preset = get_preset(dataset)
         if preset.synthetic:
@@ -158,49 +165,61 @@ def curriculum_levels(dataset, data_dir='data', image_size=None, seed=0,
                 name = '%s-%d' % (preset.name, i + 1) if len(preset.levels) > 1 else preset.name
                 levels.append(Level(
                     name,
-                    SyntheticDataset(preset.kind, SYNTHETIC_TRAIN_SIZE, seed=seed, **opts),
-                    SyntheticDataset(preset.kind, validation_size, seed=VALIDATION_SEED, **opts)))
+                    SyntheticDataset(preset.kind, SYNTHETIC_TRAIN_SIZE, seed=seed,
+                                     image_size=image_size, **opts),
+                    SyntheticDataset(preset.kind, validation_size, seed=VALIDATION_SEED,
+                                     image_size=image_size, **opts)))
             return levels
         if preset.curriculum:
-            return _curriculum_file(_data_file(preset, data_dir, preset.curriculum),
-                                    image_size, skip_bad)
-        train = GroundTruthDataset(_data_file(preset, data_dir, preset.train),
-                                   image_size=image_size, skip_bad=skip_bad)
+            return _curriculum_file(_data_file(preset, data_dir, preset.curriculum), read)
+        train = read(_data_file(preset, data_dir, preset.train))
         return [Level(preset.name, *_held_out(train, validation_fraction, 5000))]
     if not os.path.exists(dataset):
         raise FileNotFoundError('dataset file %s does not exist' % dataset)
     if dataset.endswith('.json'):
-        return _curriculum_file(dataset, image_size, skip_bad)
-    train = GroundTruthDataset(dataset, image_size=image_size, skip_bad=skip_bad)
+        return _curriculum_file(dataset, read)
+    train = read(dataset)
     return [Level(os.path.basename(dataset), *_held_out(train, validation_fraction, 5000))]
 
 
-def _curriculum_file(path, image_size, skip_bad):
-    levels = []
-    for i, level in enumerate(load_curriculum(path)):
-        levels.append(Level(
-            'level-%d' % (i + 1),
-            GroundTruthDataset(level.train, image_size=image_size, skip_bad=skip_bad),
-            GroundTruthDataset(level.validation, image_size=image_size, skip_bad=skip_bad)))
-    return levels
+def _file_reader(dataset, image_size, skip_bad, char_map):
+    """``path -> GroundTruthDataset`` with the char map of ``dataset`` (or the one given)."""
+    if char_map is None:
+        char_map = 'svhn' if is_path(dataset) else get_preset(dataset).char_map
+
+    def read(path):
+        return GroundTruthDataset(path, char_map=char_map, image_size=image_size,
+                                  skip_bad=skip_bad)
+    return read
 
 
-def evaluation_dataset(dataset, data_dir='data', image_size=None, count=1000, skip_bad=False):
+def _curriculum_file(path, read):
+    return [Level('level-%d' % (i + 1), read(level.train), read(level.validation))
+            for i, level in enumerate(load_curriculum(path))]
+
+
+def evaluation_dataset(dataset, data_dir='data', image_size=None, count=1000, skip_bad=False,
+                       char_map=None):
     """The held-out evaluation set of ``dataset`` (preset name or ground-truth file).
 
-    Synthetic presets give ``count`` images of their hardest level from ``TEST_SEED``;
-    file presets their test ground truth; a path is read as it is.
+    Synthetic presets give ``count`` images of all their levels mixed from ``TEST_SEED``;
+    file presets their test ground truth; a curriculum JSON, which has no test set, the
+    validation file of its last (hardest) level; any other path is read as it is.
+    ``image_size`` and ``char_map`` as in :func:`curriculum_levels`.
     """
+    read = _file_reader(dataset, image_size, skip_bad, char_map)
     if is_path(dataset):
         if not os.path.exists(dataset):
             raise FileNotFoundError('ground-truth file %s does not exist' % dataset)
-        return GroundTruthDataset(dataset, image_size=image_size, skip_bad=skip_bad)
+        if dataset.endswith('.json'):
+            return read(load_curriculum(dataset)[-1].validation)
+        return read(dataset)
     preset = get_preset(dataset)
     if preset.synthetic:
         opts = dict(preset.levels[-1])
         if len(preset.levels) > 1:   # the test set mixes all levels, as the real ones do
             key = 'numbers' if 'min_numbers' in opts else 'words'
             opts['min_' + key] = preset.levels[0]['min_' + key]
-        return SyntheticDataset(preset.kind, count, seed=TEST_SEED, **opts)
-    return GroundTruthDataset(_data_file(preset, data_dir, preset.test),
-                              image_size=image_size, skip_bad=skip_bad)
+        return SyntheticDataset(preset.kind, count, seed=TEST_SEED, image_size=image_size,
+                                **opts)
+    return read(_data_file(preset, data_dir, preset.test))

@@ -53,38 +53,19 @@ def open_evaluation_set(dataset, config, data_dir='data', count=DEFAULT_COUNT, s
     file or option named.
     """
     from chainer_see.data import presets
-    from chainer_see.data.datasets import GroundTruthDataset
     from chainer_see.data.ground_truth import load_curriculum
 
     char_map = config.get_char_map()
-    size = tuple(config.image_size)
     note = None
-
-    def from_file(path):
-        return GroundTruthDataset(path, char_map=char_map, image_size=size, skip_bad=skip_bad)
-
-    if presets.is_path(dataset):
-        if not os.path.exists(dataset):
-            raise FileNotFoundError('ground-truth file %s does not exist' % dataset)
-        if dataset.endswith('.json'):
-            levels = load_curriculum(dataset)
-            path = levels[-1].validation
-            note = ('%s is a curriculum (no test set): evaluating on the validation file of '
-                    'its last level, %s' % (dataset, path))
-            return from_file(path), note
-        return from_file(dataset), note
-    preset = presets.get_preset(dataset)
-    if not preset.synthetic:
-        # presets.evaluation_dataset reads files with the default char map; the model's
-        # own map is needed here (FSNS ids go up to 133)
-        return from_file(presets._data_file(preset, data_dir, preset.test)), note
-    ds = presets.evaluation_dataset(dataset, data_dir, image_size=size, count=count)
+    if presets.is_path(dataset) and dataset.endswith('.json') and os.path.exists(dataset):
+        note = ('%s is a curriculum (no test set): evaluating on the validation file of '
+                'its last level, %s' % (dataset, load_curriculum(dataset)[-1].validation))
+    ds = presets.evaluation_dataset(dataset, data_dir, image_size=tuple(config.image_size),
+                                    count=count, skip_bad=skip_bad, char_map=char_map)
     if ds.char_map != char_map:
         raise ValueError('dataset %r is labelled with the %s char map (%d classes) but the '
                          'model reads %d classes: pick a dataset made for this model'
                          % (dataset, ds.char_map.name, len(ds.char_map), len(char_map)))
-    # SyntheticDataset renders at its native size and resizes in get_example/true_boxes
-    ds.image_size = size
     return ds, note
 
 

@@ -77,3 +77,30 @@ def test_curriculum_json_path_gives_its_levels(tmp_path):
                                for k in (1, 2)]))
     levels = presets.curriculum_levels(str(cur))
     assert [lv.train.num_words for lv in levels] == [1, 2]
+
+
+def test_fsns_files_are_read_with_the_fsns_char_map(tmp_path):
+    # class ids above 10 exist only in the FSNS map: the default (SVHN) map would refuse them
+    out = tmp_path / 'fsns'
+    write_dataset(SyntheticDataset('fsns-like', 2, seed=3), str(out), show_progress=False)
+    (out / 'test.tsv').write_text((out / 'gt.tsv').read_text())
+    ds = presets.evaluation_dataset('fsns', data_dir=str(tmp_path), image_size=(75, 300))
+    assert ds.char_map.name == 'fsns' and ds[0][1].max() > 10
+    assert ds[0][0].shape == (3, 75, 300)
+
+
+def test_synthetic_sets_honour_image_size():
+    lv, = presets.curriculum_levels('synthetic-svhn', image_size=(32, 48), validation_size=2)
+    assert lv.train[0][0].shape == lv.validation[1][0].shape == (3, 32, 48)
+    assert presets.evaluation_dataset('synthetic-grid', image_size=(100, 100), count=1)[0][0].shape \
+        == (3, 100, 100)
+
+
+def test_a_curriculum_is_evaluated_on_its_last_validation_file(tmp_path):
+    for k in (1, 2):
+        write_dataset(SyntheticDataset('svhn-random', 3, seed=k, min_numbers=k, max_numbers=k),
+                      str(tmp_path / ('l%d' % k)), show_progress=False)
+    cur = tmp_path / 'curriculum.json'
+    cur.write_text(json.dumps([{'train': 'l1/gt.tsv', 'validation': 'l%d/gt.tsv' % k}
+                               for k in (1, 2)]))
+    assert presets.evaluation_dataset(str(cur)).num_words == 2
