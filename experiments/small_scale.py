@@ -1,0 +1,231 @@
+#!/usr/bin/env python
+"""The paper's claim at small scale on CPU: localization learned from text labels alone.
+
+Trains and evaluates, with the project's own ``train.py`` and ``evaluate.py``:
+
+============================  ===================  ===========================================
+experiment                    dataset              what it shows
+============================  ===================  ===========================================
+``svhn``                      synthetic-svhn       Table 1 analogue: 64x64 crops, one number
+``grid``                      synthetic-grid       four numbers in a 2x2 grid, N = 4
+``random-curriculum``         synthetic-random     1 -> 2 -> 3 -> 4 numbers anywhere
+``random-no-curriculum``      synthetic-random     the same data, all levels from the start
+``random-restarts``           synthetic-random     curriculum + localization-only restarts
+============================  ===================  ===========================================
+
+Every run is evaluated on 1,000 held-out synthetic images (sequence accuracy, mean IoU of
+the predicted against the true word boxes, share with IoU >= 0.5).  Results land in
+``--runs`` (one folder per experiment: training output, ``eval/report.json``,
+``eval/visualizations``, ``predictions.png``) and ``--runs/summary.{json,md}``.
+
+A finished run is not trained again; an interrupted one resumes from its newest
+snapshot.  Examples::
+
+    python experiments/small_scale.py                         # everything, one run at a time
+    python experiments/small_scale.py --only svhn             # the Table 1 analogue (60 min)
+    python experiments/small_scale.py --jobs 2 --only random-curriculum random-no-curriculum
+    python experiments/small_scale.py --summary-only          # re-collect the figures
+"""
+import argparse
+import collections
+import glob
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+Experiment = collections.namedtuple('Experiment', ['name', 'dataset', 'minutes', 'args', 'what'])
+
+EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
+    Experiment('svhn', 'synthetic-svhn', 60, (),
+               'Table 1 analogue: 64x64 crops of one house number'),
+    Experiment('grid', 'synthetic-grid', 240, (),
+               'four house numbers in a 2x2 grid on 200x200, N = 4'),
+    Experiment('random-curriculum', 'synthetic-random', 240, (),
+               '1-4 numbers at random places, curriculum 1 -> 2 -> 3 -> 4'),
+    Experiment('random-no-curriculum', 'synthetic-random', 240, ('--no-curriculum',),
+               'the same, all four levels mixed from the start'),
+    Experiment('random-restarts', 'synthetic-random', 240, ('--max-restarts', '3'),
+               'curriculum with localization-only restarts (at most 3)'),
+])
+
+EVAL_COUNT = 1000
+VISUALIZE = 16
+
+
+def train_command(exp, out, minutes):
+    # the time limit ends the run; the iteration cap only has to be out of its way
+    return [sys.executable, os.path.join(ROOT, 'train.py'), '--dataset', exp.dataset,
+            '--out', out, '--time-limit', str(minutes), '--iterations', '1000000',
+            '--quiet'] + list(exp.args)
+
+
+def eval_command(out):
+    return [sys.executable, os.path.join(ROOT, 'evaluate.py'), os.path.join(out, 'model.npz'),
+            '--count', str(EVAL_COUNT), '--out', os.path.join(out, 'eval'),
+            '--visualize', str(VISUALIZE), '--no-progress']
+
+
+def finished(out):
+    """True when ``out/model.npz`` says that its training ran to the end."""
+    path = os.path.join(out, 'model.npz')
+    if not os.path.exists(path):
+        return False
+    sys.path.insert(0, ROOT)
+    from chainer_see import read_model_info
+    return bool(read_model_info(path)[1].get('finished'))
+
+
+def run(cmd, log_path, env):
+    with open(log_path, 'a') as log:
+        log.write('$ %s\n' % ' '.join(shlex.quote(c) for c in cmd))
+        log.flush()
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+
+
+def steps(exp, out, minutes):
+    """The commands still to run for one experiment."""
+    cmds = []
+    if not finished(out):
+        cmd = train_command(exp, out, minutes)
+        if glob.glob(os.path.join(out, 'snapshot_iter_*.npz')):
+            cmd.append('--resume')
+        cmds.append(cmd)
+    if cmds or not os.path.exists(os.path.join(out, 'eval', 'report.json')):
+        cmds.append(eval_command(out))
+    return cmds
+
+
+def contact_sheet(out, columns=4):
+    """``out/predictions.png``: the evaluation's annotated images in one picture."""
+    from PIL import Image
+    paths = sorted(glob.glob(os.path.join(out, 'eval', 'visualizations', '*.png')))
+    if not paths:
+        return None
+    images = [Image.open(p).convert('RGB') for p in paths]
+    w = max(im.width for im in images)
+    h = max(im.height for im in images)
+    rows = (len(images) + columns - 1) // columns
+    sheet = Image.new('RGB', (columns * w, rows * h), 'white')
+    for k, im in enumerate(images):
+        sheet.paste(im, ((k % columns) * w, (k // columns) * h))
+    path = os.path.join(out, 'predictions.png')
+    sheet.save(path)
+    return path
+
+
+def collect(runs, names, minutes):
+    """Figures of every experiment with a report -> summary.json and summary.md."""
+    rows = []
+    for name in names:
+        exp, out = EXPERIMENTS[name], os.path.join(runs, name)
+        report_path = os.path.join(out, 'eval', 'report.json')
+        if not os.path.exists(report_path):
+            continue
+        with open(report_path) as f:
+            report = json.load(f)
+        log = []
+        if os.path.exists(os.path.join(out, 'log')):
+            with open(os.path.join(out, 'log')) as f:
+                log = json.load(f)
+        last = log[-1] if log else {}
+        rows.append({
+            'experiment': name, 'dataset': exp.dataset, 'what': exp.what,
+            'iterations': last.get('iteration'),
+            'minutes': round(last.get('elapsed_time', 0) / 60.0, 1),
+            'level': last.get('level'), 'restarts': last.get('restarts'),
+            'sequence_accuracy': report.get('sequence_accuracy'),
+            'word_accuracy': report.get('word_accuracy'),
+            'char_accuracy': report.get('char_accuracy'),
+            'mean_iou': report.get('mean_iou'), 'iou50': report.get('iou50'),
+            'train_command': ' '.join(shlex.quote(os.path.relpath(c, ROOT) if c.startswith(ROOT)
+                                                  else c)
+                                      for c in train_command(exp, out, minutes[name])[1:]),
+            'predictions': contact_sheet(out),
+        })
+    with open(os.path.join(runs, 'summary.json'), 'w') as f:
+        json.dump(rows, f, indent=1)
+
+    def pct(v):
+        return 'n/a' if v is None else '%.1f %%' % (100 * v)
+    lines = ['| experiment | iterations | minutes | level | restarts | sequence acc. | '
+             'char acc. | mean IoU | IoU >= 0.5 |', '|' + '---|' * 9]
+    for r in rows:
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            r['experiment'], r['iterations'], r['minutes'], r['level'], r['restarts'],
+            pct(r['sequence_accuracy']), pct(r['char_accuracy']),
+            'n/a' if r['mean_iou'] is None else '%.3f' % r['mean_iou'], pct(r['iou50'])))
+    with open(os.path.join(runs, 'summary.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog='experiments: ' + ', '.join('%s (%s, %d min)' % (e.name, e.dataset, e.minutes)
+                                           for e in EXPERIMENTS.values()))
+    p.add_argument('--runs', default=os.path.join(HERE, 'runs'),
+                   help='folder of the runs (one sub-folder per experiment)')
+    p.add_argument('--only', nargs='+', choices=list(EXPERIMENTS), default=list(EXPERIMENTS),
+                   metavar='NAME', help='run only these experiments')
+    p.add_argument('--minutes', nargs='+', default=[], metavar='NAME=MIN',
+                   help='training time of an experiment instead of its default')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='experiments run at the same time; with more than one, each gets '
+                        'one BLAS thread (OMP_NUM_THREADS=1)')
+    p.add_argument('--summary-only', action='store_true',
+                   help='run nothing, only collect the figures of finished runs')
+    args = p.parse_args(argv)
+    minutes = {name: e.minutes for name, e in EXPERIMENTS.items()}
+    for item in args.minutes:
+        name, _, value = item.partition('=')
+        if name not in EXPERIMENTS or not value.replace('.', '', 1).isdigit():
+            p.error('--minutes takes NAME=MINUTES with NAME one of %s, got %r'
+                    % (', '.join(EXPERIMENTS), item))
+        minutes[name] = float(value)
+    os.makedirs(args.runs, exist_ok=True)
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    if args.jobs > 1:
+        env['OMP_NUM_THREADS'] = env['OPENBLAS_NUM_THREADS'] = '1'
+
+    if not args.summary_only:
+        queue = [(name, steps(EXPERIMENTS[name], os.path.join(args.runs, name), minutes[name]))
+                 for name in args.only]
+        queue = [(name, cmds) for name, cmds in queue if cmds]
+        active = {}
+        while queue or active:
+            while queue and len(active) < args.jobs:
+                name, cmds = queue.pop(0)
+                out = os.path.join(args.runs, name)
+                os.makedirs(out, exist_ok=True)
+                print('%s  %s: %s' % (time.strftime('%H:%M'), name, ' '.join(cmds[0][1:3])),
+                      flush=True)
+                active[name] = (run(cmds[0], os.path.join(out, 'experiment.log'), env), cmds[1:])
+            time.sleep(5)
+            for name, (proc, rest) in list(active.items()):
+                if proc.poll() is None:
+                    continue
+                del active[name]
+                if proc.returncode != 0:
+                    print('%s  %s failed (exit %d): see %s' % (
+                        time.strftime('%H:%M'), name, proc.returncode,
+                        os.path.join(args.runs, name, 'experiment.log')), flush=True)
+                elif rest:
+                    queue.insert(0, (name, rest))
+                else:
+                    print('%s  %s done' % (time.strftime('%H:%M'), name), flush=True)
+    rows = collect(args.runs, args.only, minutes)
+    with open(os.path.join(args.runs, 'summary.md')) as f:
+        print(f.read())
+    return 0 if rows else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
