@@ -1,0 +1,73 @@
+"""``NaNGuard``: stop training at the first non-finite loss, keeping the last good snapshot.
+
+It runs every iteration before every other extension (highest priority), so the
+snapshot writer of the same iteration never sees the broken state, and raises
+``NonFiniteError`` naming the iteration, the observation and the last snapshot on disk.
+``train.py`` prints that message alone and exits with status 3; the snapshots already
+written stay as they are and no ``model.npz`` is written from the broken weights.
+"""
+import math
+import os
+
+import chainer
+from chainer.training import extension
+
+
+class NonFiniteError(RuntimeError):
+    """Training produced NaN/inf (loss or parameters)."""
+
+
+class NaNGuard(extension.Extension):
+    """Trainer extension checking ``keys`` of the observation every iteration.
+
+    Args:
+        keys: observation keys to check (``main/loss``); a missing key is ignored.
+        target: a link whose parameters are checked too every ``param_interval``
+            iterations (``None`` = never).
+        param_interval (int): see ``target``.
+        last_snapshot (callable or None): returns the path of the last good snapshot
+            (named in the message).
+    """
+
+    trigger = (1, 'iteration')
+    priority = extension.PRIORITY_WRITER + 1000
+    name = 'NaNGuard'
+
+    def __init__(self, keys=('main/loss',), target=None, param_interval=0, last_snapshot=None):
+        self.keys = tuple(keys)
+        self.target = target
+        self.param_interval = int(param_interval)
+        self.last_snapshot = last_snapshot
+
+    def __call__(self, trainer):
+        it = trainer.updater.iteration
+        for key in self.keys:
+            if key not in trainer.observation:
+                continue
+            v = trainer.observation[key]
+            v = float(chainer.backend.CpuDevice().send(getattr(v, 'array', v)))
+            if not math.isfinite(v):
+                self._fail(it, '%s = %s' % (key, v))
+        if self.target is not None and self.param_interval and it % self.param_interval == 0:
+            bad = first_non_finite_param(self.target)
+            if bad is not None:
+                self._fail(it, 'parameter %s holds NaN/inf' % bad)
+
+    def _fail(self, iteration, what):
+        snap = self.last_snapshot() if self.last_snapshot is not None else None
+        keep = ('the last good snapshot is %s (resume from it with --resume, perhaps with a '
+                'smaller --lr)' % os.path.basename(snap)) if snap else 'no snapshot was written yet'
+        raise NonFiniteError('training diverged at iteration %d: %s; stopped, %s'
+                             % (iteration, what, keep))
+
+
+def first_non_finite_param(link):
+    """Name of the first parameter of ``link`` holding NaN/inf, or ``None``."""
+    for name, param in link.namedparams():
+        a = param.array
+        if a is None:
+            continue
+        xp = chainer.backend.get_array_module(a)
+        if not bool(xp.isfinite(a).all()):
+            return name
+    return None
