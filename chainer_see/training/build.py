@@ -39,6 +39,7 @@ from chainer_see.training.extensions.bbox_plotter import BBoxPlotter
 from chainer_see.training.extensions.curriculum import CurriculumSwitch
 from chainer_see.training.extensions.nan_guard import NaNGuard
 from chainer_see.training.extensions.nan_guard import NonFiniteError
+from chainer_see.training.extensions.nan_guard import ThetaGuard
 from chainer_see.training.extensions.restart import LocalizationRestart
 from chainer_see.training.loss import SEELoss
 from chainer_see.training import snapshots
@@ -164,15 +165,21 @@ def _replica_reset(worker, seed):
 class SEETraining(object):
     """One training run (see the module docstring).
 
+    ``levels`` (a list of ``presets.Level``) replaces the data of ``--dataset`` and
+    ``config_overrides`` (``SEEConfig`` fields) changes the model, for tests and
+    experiments with small networks; ``train.py`` passes neither.
+
     Attributes: ``options``, ``plan``, ``comm``, ``writer`` (this process writes files),
     ``levels``, ``data`` (``CurriculumData``), ``config``, ``model``, ``loss``,
     ``chain``, ``optimizer``, ``updater``, ``evaluator``, ``trainer``, ``level``,
     ``curriculum``, ``restart``, ``plotter``, ``snapshot``, ``stop``.
     """
 
-    def __init__(self, options, log=None):
+    def __init__(self, options, log=None, levels=None, config_overrides=None):
         self.options = options
         self._log = log
+        self._given_levels = levels
+        self._config_overrides = dict(config_overrides or {})
         self.level = 0
         self.comm = None
         self._setup_devices()
@@ -225,9 +232,12 @@ class SEETraining(object):
                 image_size = SEEConfig.preset(model_preset).image_size
         elif model_preset:
             image_size = SEEConfig.preset(model_preset).image_size
-        self.levels = presets.curriculum_levels(
-            dataset, data_dir=o.data_dir, image_size=image_size, seed=o.seed,
-            validation_size=o.validation_size, skip_bad=o.skip_bad)
+        if self._given_levels is not None:      # programmatic use (tests, experiments)
+            self.levels = list(self._given_levels)
+        else:
+            self.levels = presets.curriculum_levels(
+                dataset, data_dir=o.data_dir, image_size=image_size, seed=o.seed,
+                validation_size=o.validation_size, skip_bad=o.skip_bad)
         if model_preset is None:
             model_preset = guess_model_preset(self.levels[0].train)
         if presets.is_path(dataset):
@@ -256,9 +266,10 @@ class SEETraining(object):
         cm = self.levels[0].train.char_map
         char_map = cm.name if cm.name in ('svhn', 'fsns') else cm.to_list()
         image_size = self.levels[0].train.image_size
-        self.config = SEEConfig.preset(self.model_preset, num_regions=N, num_chars=T,
-                                       num_classes=len(cm), char_map=char_map,
-                                       image_size=tuple(image_size))
+        fields = dict(num_regions=N, num_chars=T, num_classes=len(cm), char_map=char_map,
+                      image_size=tuple(image_size))
+        fields.update(self._config_overrides)
+        self.config = SEEConfig.preset(self.model_preset, **fields)
         with _seeded(o.seed):
             self.model = SEE(self.config)
         if o.load_localization:
@@ -361,10 +372,15 @@ class SEETraining(object):
 
         self.snapshot = Snapshot(keep=o.keep_snapshots, check=self.model,
                                  on_error_save=self._save_model_on_error, writer=self.writer)
-        trainer.extend(NaNGuard(('main/loss',), target=self.model, param_interval=0,
+        trainer.extend(NaNGuard(('main/loss',), target=self.model, param_interval=1,
                                 last_snapshot=lambda: self.snapshot.last_good(self.out)))
         if self.comm is not None:
             trainer.extend(_SyncedNaNGuard(self.comm), name='NaNGuardSync')
+        if not any(isinstance(h, ThetaGuard)
+                   for h in self.model.localization_net.local_link_hooks.values()):
+            self.model.localization_net.add_hook(
+                ThetaGuard(iteration=lambda: self.updater.iteration,
+                           last_snapshot=lambda: self.snapshot.last_good(self.out)))
         self.curriculum = CurriculumSwitch(
             self.set_level, self.data.num_levels, key='validation/main/loss',
             window=o.curriculum_window, threshold=o.curriculum_threshold,

@@ -99,7 +99,7 @@ def build_parser():
     from chainer_see.data import presets
     d = COMMON_DEFAULTS
     p = _Parser(prog='train.py', formatter_class=_Formatter, epilog=EPILOG,
-                description='Train SEE (Bartz et al., AAAI 2018): one network that finds text '
+                description='Train SEE (Bartz et al., AAAI 2018): one network that finds text\n'
                             'regions and reads them, trained on text labels only.')
     g = p.add_argument_group('data')
     g.add_argument('--dataset', default=d['dataset'],

@@ -28,7 +28,31 @@ from chainer_see.data.datasets import PaddedLabels
 from chainer_see.data.synthetic import SyntheticDataset
 
 
-class Interleaved(DatasetMixin):
+class _Joined(DatasetMixin):
+    """Base of the dataset views below: ``num_words``, ``max_chars``, ``char_map``,
+    ``image_size``... are those of the first dataset (all are padded alike);
+    ``true_boxes(i)`` is mapped to the right dataset and index."""
+
+    def _locate(self, i):
+        raise NotImplementedError
+
+    def __getattr__(self, name):
+        if name in ('datasets', 'dataset') or name.startswith('_'):
+            raise AttributeError(name)
+        first = self.datasets[0] if 'datasets' in self.__dict__ else self.dataset
+        return getattr(first, name)
+
+    def get_example(self, i):
+        ds, j = self._locate(i)
+        return ds[j]
+
+    def true_boxes(self, i):
+        ds, j = self._locate(i)
+        f = getattr(ds, 'true_boxes', None)
+        return f(j) if f is not None else None
+
+
+class Interleaved(_Joined):
     """Example ``i`` is ``datasets[i % L][i // L]``; length ``L * min(len)``."""
 
     def __init__(self, datasets):
@@ -40,12 +64,36 @@ class Interleaved(DatasetMixin):
     def __len__(self):
         return self._length
 
-    def get_example(self, i):
+    def _locate(self, i):
+        if i < 0:
+            i += len(self)
         L = len(self.datasets)
-        return self.datasets[i % L][i // L]
+        return self.datasets[i % L], i // L
 
 
-class Shard(DatasetMixin):
+class Concatenated(_Joined):
+    """The datasets one after the other."""
+
+    def __init__(self, datasets):
+        if not datasets:
+            raise ValueError('Concatenated needs at least one dataset')
+        self.datasets = list(datasets)
+        self._ends = numpy.cumsum([len(d) for d in self.datasets])
+
+    def __len__(self):
+        return int(self._ends[-1])
+
+    def _locate(self, i):
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError('index %d out of range for %d examples' % (i, len(self)))
+        k = int(numpy.searchsorted(self._ends, i, side='right'))
+        start = int(self._ends[k - 1]) if k else 0
+        return self.datasets[k], i - start
+
+
+class Shard(_Joined):
     """Examples ``index, index + count, ...`` of ``dataset``; every shard of the same
     ``count`` has length ``len(dataset) // count`` (the remainder is left out)."""
 
@@ -62,10 +110,10 @@ class Shard(DatasetMixin):
     def __len__(self):
         return len(self.dataset) // self.count
 
-    def get_example(self, i):
+    def _locate(self, i):
         if i < 0:
             i += len(self)
-        return self.dataset[self.index + i * self.count]
+        return self.dataset, self.index + i * self.count
 
 
 def label_shape(datasets):
@@ -90,7 +138,7 @@ def combine(datasets, shape):
     if all(_is_synthetic(d) for d in datasets):
         joined = padded[0] if len(padded) == 1 else Interleaved(padded)
         return joined, False
-    joined = padded[0] if len(padded) == 1 else chainer.datasets.ConcatenatedDataset(*padded)
+    joined = padded[0] if len(padded) == 1 else Concatenated(padded)
     return joined, True
 
 
@@ -148,7 +196,7 @@ class CurriculumData(object):
         vals = [lv.validation for lv in (inc if not self.curriculum else inc[-1:])]
         shape = self.label_shape(level)
         padded = [_pad(d, shape) for d in vals]
-        ds = padded[0] if len(padded) == 1 else chainer.datasets.ConcatenatedDataset(*padded)
+        ds = padded[0] if len(padded) == 1 else Concatenated(padded)
         return ds if full else self._shard(ds)
 
     def _shard(self, ds):

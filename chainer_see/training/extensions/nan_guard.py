@@ -5,6 +5,11 @@ snapshot writer of the same iteration never sees the broken state, and raises
 ``NonFiniteError`` naming the iteration, the observation and the last snapshot on disk.
 ``train.py`` prints that message alone and exits with status 3; the snapshots already
 written stay as they are and no ``model.npz`` is written from the broken weights.
+
+``ThetaGuard`` is a link hook on the localization network that raises the same error
+as soon as a forward pass (training or validation) yields NaN/inf affine matrices:
+weights can be finite and still overflow inside the network, and nothing downstream of
+a NaN grid is worth computing.
 """
 import math
 import os
@@ -54,11 +59,42 @@ class NaNGuard(extension.Extension):
                 self._fail(it, 'parameter %s holds NaN/inf' % bad)
 
     def _fail(self, iteration, what):
-        snap = self.last_snapshot() if self.last_snapshot is not None else None
-        keep = ('the last good snapshot is %s (resume from it with --resume, perhaps with a '
-                'smaller --lr)' % os.path.basename(snap)) if snap else 'no snapshot was written yet'
         raise NonFiniteError('training diverged at iteration %d: %s; stopped, %s'
-                             % (iteration, what, keep))
+                             % (iteration, what, _keep(self.last_snapshot)))
+
+
+class ThetaGuard(chainer.LinkHook):
+    """Link hook for ``LocalizationNet``: ``NonFiniteError`` on non-finite output.
+
+    Args:
+        iteration (callable or None): returns the current iteration (for the message).
+    """
+
+    name = 'ThetaGuard'
+
+    def __init__(self, iteration=None, last_snapshot=None):
+        self.iteration = iteration
+        self.last_snapshot = last_snapshot
+
+    def forward_postprocess(self, args):
+        out = args.out
+        theta = out[0] if isinstance(out, tuple) else out
+        a = getattr(theta, 'array', theta)
+        xp = chainer.backend.get_array_module(a)
+        if not bool(xp.isfinite(a).all()):
+            where = ('at iteration %d' % self.iteration()) if self.iteration else ''
+            raise NonFiniteError('training diverged %s: the localization network produced '
+                                 'NaN/inf affine matrices (%s); stopped, %s'
+                                 % (where, 'training' if chainer.config.train
+                                    else 'validation', _keep(self.last_snapshot)))
+
+
+def _keep(last_snapshot):
+    snap = last_snapshot() if last_snapshot is not None else None
+    if not snap:
+        return 'no snapshot was written yet'
+    return ('the last good snapshot is %s (resume from it with --resume, perhaps with a '
+            'smaller --lr)' % os.path.basename(snap))
 
 
 def first_non_finite_param(link):
