@@ -121,8 +121,7 @@ class CurriculumSwitch(extension.Extension):
                     self._signalled = True
                 decision = None
             else:
-                decision = self.comm.bcast_obj(decision if self.comm.rank == 0 else None,
-                                               root=0)
+                decision = _bcast(self.comm, decision)
         if decision and self.level + 1 < self.num_levels:
             reason = 'validation loss settled' if decision == 'settled' else 'requested by hand'
             self.switch_to(self.level + 1, trainer.updater.iteration, reason)
@@ -154,3 +153,8 @@ class CurriculumSwitch(extension.Extension):
         window = serializer('window', window)
         if isinstance(serializer, chainer.serializer.Deserializer):
             self.window = [float(v) for v in numpy.asarray(window)[:n]]
+
+
+def _bcast(comm, value):
+    """Rank 0's ``value`` on every rank (ChainerMN wants an object only on the root)."""
+    return comm.bcast_obj([value] if comm.rank == 0 else None, root=0)[0]

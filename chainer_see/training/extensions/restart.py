@@ -117,7 +117,7 @@ class LocalizationRestart(extension.Extension):
                               % (numpy.mean(self.movements[-self.window:]),
                                  self.texts[-self.window], self.texts[-1]))
             if multi and validated and not self.interval:
-                reason = self.comm.bcast_obj(reason if self.comm.rank == 0 else None, root=0)
+                reason = _bcast(self.comm, reason)
         if reason is not None:
             self.restart(it, reason)
         chainer.report({'restarts': self.restarts})
@@ -137,3 +137,8 @@ class LocalizationRestart(extension.Extension):
     def serialize(self, serializer):
         self.restarts = int(serializer('restarts', self.restarts))
         self.last_restart = int(serializer('last_restart', self.last_restart))
+
+
+def _bcast(comm, value):
+    """Rank 0's ``value`` on every rank (ChainerMN wants an object only on the root)."""
+    return comm.bcast_obj([value] if comm.rank == 0 else None, root=0)[0]
