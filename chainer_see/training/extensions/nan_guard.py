@@ -98,12 +98,26 @@ def _keep(last_snapshot):
 
 
 def first_non_finite_param(link):
-    """Name of the first parameter of ``link`` holding NaN/inf, or ``None``."""
-    for name, param in link.namedparams():
+    """Name of the first parameter of ``link`` holding NaN/inf, or ``None``.
+
+    One check per device (the per-parameter flags are summed where they live, so a GPU
+    synchronizes once); parameters are only searched one by one when something is wrong.
+    """
+    flags = {}
+    for _, param in link.namedparams():
         a = param.array
         if a is None:
             continue
         xp = chainer.backend.get_array_module(a)
-        if not bool(xp.isfinite(a).all()):
-            return name
+        bad = xp.logical_not(xp.isfinite(a).all())
+        key = id(xp), getattr(getattr(a, 'device', None), 'id', None)
+        flags[key] = bad if key not in flags else flags[key] | bad
+    if not any(bool(f) for f in flags.values()):
+        return None
+    for name, param in link.namedparams():
+        a = param.array
+        if a is not None:
+            xp = chainer.backend.get_array_module(a)
+            if not bool(xp.isfinite(a).all()):
+                return name
     return None
