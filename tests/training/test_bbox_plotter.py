@@ -36,12 +36,12 @@ def test_rows_show_boxes_in_region_colours_crops_and_text():
     pic = render_rows(images, out, labels, CharMap.load('svhn'), V, (48, 48),
                       true_boxes=[numpy.array([[2, 2, 20, 20.]]), None], title='iteration 7')
     a = numpy.asarray(pic)
-    assert pic.size[1] == 24 + M * (48 * 4 + 8)          # title + rows of 4x enlarged images
-    img0 = a[24:24 + 192, :384]
+    assert pic.size[1] == 40 + M * (48 * 4 + 8)          # title + rows of 4x enlarged images
+    img0 = a[40:40 + 192, :384]
     for n in range(N):                                    # both views of region n share a colour
         assert (img0 == PALETTE[n]).all(axis=-1).sum() > 50
     assert (img0 == (255, 255, 255)).all(axis=-1).sum() > 50   # the true box, white
-    text_area = a[:, 384:]
+    text_area = a[40:, 384:]
     assert (text_area == RIGHT).all(axis=-1).any()        # a right word (green) ...
     assert (text_area == WRONG).all(axis=-1).any()        # ... and the wrong one (red)
 

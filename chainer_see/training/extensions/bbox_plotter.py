@@ -148,11 +148,17 @@ def render_rows(images, output, labels, char_map, views, view_size, heatmaps=Non
     n_panels = 2 if heatmaps is not None else 1
     width = n_panels * (W * s + GAP) + crops_w + text_w + GAP
     title_font = get_font(14, mono=False)
-    title_h = 24 if title else 0
+    legend_font = get_font(11, mono=False)
+    title_h = 40 if title else 0
     canvas = Image.new('RGB', (width, title_h + M * (row_h + GAP)), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     if title:
         draw.text((GAP // 2, 4), title, fill=(0, 0, 0), font=title_font)
+        legend = 'box/crop colour = region' + (', white = true box' if true_boxes is not None
+                                               and any(b is not None for b in true_boxes)
+                                               else '') + '; text: read (green right, red ' \
+            'wrong), label'
+        draw.text((GAP // 2, 22), legend, fill=GREY, font=legend_font)
     colors = [PALETTE[(r // views) % len(PALETTE)] for r in range(N * views)]
     for m in range(M):
         y0 = title_h + m * (row_h + GAP)
