@@ -150,14 +150,16 @@ def render_rows(images, output, labels, char_map, views, view_size, heatmaps=Non
     title_font = get_font(14, mono=False)
     legend_font = get_font(11, mono=False)
     title_h = 40 if title else 0
+    legend = 'colour: region' + (', white: true box' if true_boxes is not None
+                                 and any(b is not None for b in true_boxes) else '') \
+        + '; read (green: right), label'
+    if title:
+        width = max(width, int(tmp.textlength(title, font=title_font)) + GAP,
+                    int(tmp.textlength(legend, font=legend_font)) + GAP)
     canvas = Image.new('RGB', (width, title_h + M * (row_h + GAP)), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     if title:
         draw.text((GAP // 2, 4), title, fill=(0, 0, 0), font=title_font)
-        legend = 'box/crop colour = region' + (', white = true box' if true_boxes is not None
-                                               and any(b is not None for b in true_boxes)
-                                               else '') + '; text: read (green right, red ' \
-            'wrong), label'
         draw.text((GAP // 2, 22), legend, fill=GREY, font=legend_font)
     colors = [PALETTE[(r // views) % len(PALETTE)] for r in range(N * views)]
     for m in range(M):
