@@ -416,7 +416,8 @@ class SEETraining(object):
     def _writer_extensions(self):
         o = self.options
         trainer = self.trainer
-        trainer.extend(extensions.LogReport(trigger=(o.log_interval, 'iteration')))
+        trainer.extend(extensions.LogReport(trigger=(o.log_interval, 'iteration'),
+                                            postprocess=self._log_state))
         entries = ['iteration', 'elapsed_time', 'main/loss', 'validation/main/loss',
                    'main/accuracy', 'validation/main/accuracy',
                    'validation/main/sequence_accuracy', 'level', 'lr']
@@ -454,6 +455,11 @@ class SEETraining(object):
                                        gif=not o.no_gif)
             trainer.extend(self.plotter, trigger=(o.plot_interval, 'iteration'),
                            call_before_training=True)
+
+    def _log_state(self, stats):
+        # the state at the end of the interval, not its mean over the interval
+        stats['level'] = int(self.curriculum.level)
+        stats['restarts'] = int(self.restart.restarts)
 
     def _describe_level(self, trainer=None):
         return 'level %d/%d: %s' % (self.level + 1, self.data.num_levels,
