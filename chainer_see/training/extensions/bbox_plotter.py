@@ -139,6 +139,8 @@ def render_rows(images, output, labels, char_map, views, view_size, heatmaps=Non
     row_h = H * s
     Ho, Wo = crops.shape[-2:]
     cell = min(2.0, max(0.25, (row_h - (N - 1) * 2) / float(N * Ho)))
+    if views > 1:    # the V crops of a region side by side: at most half the image width
+        cell = min(cell, max(0.25, W * s / (2.0 * views * (Wo + 4))))
     ch, cw = max(1, int(round(Ho * cell))), max(1, int(round(Wo * cell)))
     crops_w = views * (cw + 4)
     font = get_font(max(11, min(18, int(round(min(ch, row_h / max(N, 1)) / 2.6)))))
