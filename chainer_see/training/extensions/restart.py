@@ -15,14 +15,14 @@ this extension measures both sides like this, at every validation (each time
   least ``min_improvement`` of its first value
   (``(text[0] - text[-1]) / text[0] >= min_improvement``, default 0.05).
 
-Both true -> restart.  Independently, ``interval`` > 0 restarts every ``interval``
-iterations.  At most ``max_restarts`` restarts; the window starts empty after each.
+Both true -> restart.  With ``interval`` > 0 the rule is off and the restarts come every
+``interval`` iterations instead.  At most ``max_restarts`` restarts; the window starts empty after each.
 A restart calls ``reset()`` (in ``train.py``: a freshly initialized recognition
 network, drawn from a seeded generator so that every replica draws the same weights,
 plus fresh optimizer state for its parameters only), logs a line and reports
 ``restarts`` (the count so far) to the log.  The count and the iteration of the last
-restart are serialized
-with the trainer.  With a ChainerMN communicator rank 0 decides for all ranks.
+restart are serialized with the trainer.  With a ChainerMN communicator rank 0 decides
+for all ranks.
 """
 import numpy
 
@@ -108,7 +108,7 @@ class LocalizationRestart(extension.Extension):
         if self.restarts < self.max_restarts:
             if self.interval and it - self.last_restart >= self.interval:
                 reason = 'every %d iterations' % self.interval
-            elif validated and (not multi or self.comm.rank == 0):
+            elif not self.interval and validated and (not multi or self.comm.rank == 0):
                 self._measure(trainer)
                 if self.probe is not None and self.localization_settled() \
                         and self.recognition_improving():
