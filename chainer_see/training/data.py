@@ -1,0 +1,265 @@
+"""Training data per curriculum level, sharding across replicas, and iterators.
+
+``CurriculumData(levels)`` turns the ``Level(name, train, validation)`` list of
+``chainer_see.data.presets.curriculum_levels`` into the datasets of each training level:
+
+* level ``k`` trains on the data of levels ``0..k`` together (the next level's data is
+  added to the old, not swapped for it), every label padded with blanks
+  (``PaddedLabels``) to ``(N, T)`` = the largest word count and word length among them;
+* level ``k`` validates on level ``k``'s validation set, padded the same way;
+* without a curriculum (``curriculum=False``) there is one level: all levels mixed from
+  the start, validated on all validation sets together.
+
+Synthetic training sets (``SyntheticDataset``) hold a fresh random image at every index,
+so they are read in order (no permutation of 10^6 indices) and several of them are
+interleaved (index ``i`` -> dataset ``i % L``, item ``i // L``), which mixes the levels
+in equal shares.  File datasets are concatenated and shuffled every epoch.
+
+Data-parallel replicas (multi-GPU workers, MPI ranks) each read a disjoint shard
+(every ``count``-th example from ``index``; all shards the same length), so no dataset
+is sent between processes.
+"""
+import numpy
+
+import chainer
+from chainer.dataset import DatasetMixin
+
+from chainer_see.data.datasets import PaddedLabels
+from chainer_see.data.synthetic import SyntheticDataset
+
+
+class _Joined(DatasetMixin):
+    """Base of the dataset views below: ``num_words``, ``max_chars``, ``char_map``,
+    ``image_size``... are those of the first dataset (all are padded alike);
+    ``true_boxes(i)`` is mapped to the right dataset and index."""
+
+    def _locate(self, i):
+        raise NotImplementedError
+
+    def __getattr__(self, name):
+        if name in ('datasets', 'dataset') or name.startswith('_'):
+            raise AttributeError(name)
+        first = self.datasets[0] if 'datasets' in self.__dict__ else self.dataset
+        return getattr(first, name)
+
+    def get_example(self, i):
+        ds, j = self._locate(i)
+        return ds[j]
+
+    def true_boxes(self, i):
+        ds, j = self._locate(i)
+        f = getattr(ds, 'true_boxes', None)
+        return f(j) if f is not None else None
+
+
+class Interleaved(_Joined):
+    """Example ``i`` is ``datasets[i % L][i // L]``; length ``L * min(len)``."""
+
+    def __init__(self, datasets):
+        if not datasets:
+            raise ValueError('Interleaved needs at least one dataset')
+        self.datasets = list(datasets)
+        self._length = len(self.datasets) * min(len(d) for d in self.datasets)
+
+    def __len__(self):
+        return self._length
+
+    def _locate(self, i):
+        if i < 0:
+            i += len(self)
+        L = len(self.datasets)
+        return self.datasets[i % L], i // L
+
+
+class Concatenated(_Joined):
+    """The datasets one after the other."""
+
+    def __init__(self, datasets):
+        if not datasets:
+            raise ValueError('Concatenated needs at least one dataset')
+        self.datasets = list(datasets)
+        self._ends = numpy.cumsum([len(d) for d in self.datasets])
+
+    def __len__(self):
+        return int(self._ends[-1])
+
+    def _locate(self, i):
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError('index %d out of range for %d examples' % (i, len(self)))
+        k = int(numpy.searchsorted(self._ends, i, side='right'))
+        start = int(self._ends[k - 1]) if k else 0
+        return self.datasets[k], i - start
+
+
+class Shard(_Joined):
+    """Examples ``index, index + count, ...`` of ``dataset``; every shard of the same
+    ``count`` has length ``len(dataset) // count`` (the remainder is left out)."""
+
+    def __init__(self, dataset, index, count):
+        if not 0 <= index < count:
+            raise ValueError('shard index %d not in [0, %d)' % (index, count))
+        if len(dataset) < count:
+            raise ValueError('a dataset of %d examples cannot be split among %d replicas'
+                             % (len(dataset), count))
+        self.dataset = dataset
+        self.index = int(index)
+        self.count = int(count)
+
+    def __len__(self):
+        return len(self.dataset) // self.count
+
+    def _locate(self, i):
+        if i < 0:
+            i += len(self)
+        return self.dataset, self.index + i * self.count
+
+
+def label_shape(datasets):
+    """``(N, T)``: the largest word count and word length among ``datasets``."""
+    return (max(int(d.num_words) for d in datasets), max(int(d.max_chars) for d in datasets))
+
+
+def _pad(dataset, shape):
+    if (dataset.num_words, dataset.max_chars) == tuple(shape):
+        return dataset
+    return PaddedLabels(dataset, *shape)
+
+
+def _is_synthetic(dataset):
+    return isinstance(dataset, SyntheticDataset)
+
+
+def combine(datasets, shape):
+    """Pad every dataset to ``shape`` and join them: interleaved when all are synthetic,
+    else concatenated.  Returns ``(dataset, shuffle)``."""
+    padded = [_pad(d, shape) for d in datasets]
+    if all(_is_synthetic(d) for d in datasets):
+        joined = padded[0] if len(padded) == 1 else Interleaved(padded)
+        return joined, False
+    joined = padded[0] if len(padded) == 1 else Concatenated(padded)
+    return joined, True
+
+
+class CurriculumData(object):
+    """Datasets of every training level (see the module docstring).
+
+    Args:
+        levels: list of ``presets.Level`` (easiest first).
+        curriculum (bool): ``False`` mixes all levels from the start (one level).
+        shard_index, shard_count: this replica's share of the training and validation
+            data (``0, 1`` = all of it).
+    """
+
+    def __init__(self, levels, curriculum=True, shard_index=0, shard_count=1):
+        if not levels:
+            raise ValueError('no training levels')
+        self.levels = list(levels)
+        self.curriculum = bool(curriculum)
+        self.shard_index = int(shard_index)
+        self.shard_count = int(shard_count)
+
+    @property
+    def num_levels(self):
+        return len(self.levels) if self.curriculum else 1
+
+    def _included(self, level):
+        self._check(level)
+        return self.levels[:level + 1] if self.curriculum else self.levels
+
+    def _check(self, level):
+        if not 0 <= level < self.num_levels:
+            raise ValueError('curriculum level %d does not exist (levels 0..%d)'
+                             % (level, self.num_levels - 1))
+
+    def name(self, level):
+        """Readable name of a training level."""
+        if not self.curriculum and len(self.levels) > 1:
+            return 'all levels mixed (%s)' % ', '.join(lv.name for lv in self.levels)
+        return self.levels[level].name
+
+    def label_shape(self, level):
+        """``(N, T)`` of the labels (and the model) at ``level``."""
+        inc = self._included(level)
+        return label_shape([lv.train for lv in inc] + [lv.validation for lv in inc])
+
+    def train(self, level):
+        """``(dataset, shuffle)`` of this replica at ``level``."""
+        inc = self._included(level)
+        ds, shuffle = combine([lv.train for lv in inc], self.label_shape(level))
+        return self._shard(ds), shuffle
+
+    def validation(self, level, full=False):
+        """Validation dataset at ``level`` (this replica's shard unless ``full``)."""
+        inc = self._included(level)
+        vals = [lv.validation for lv in (inc if not self.curriculum else inc[-1:])]
+        shape = self.label_shape(level)
+        padded = [_pad(d, shape) for d in vals]
+        ds = padded[0] if len(padded) == 1 else Concatenated(padded)
+        return ds if full else self._shard(ds)
+
+    def _shard(self, ds):
+        if self.shard_count == 1:
+            return ds
+        return Shard(ds, self.shard_index, self.shard_count)
+
+    def sizes(self, level):
+        """``{'train': n, 'validation': n}`` of this replica at ``level``."""
+        return {'train': len(self.train(level)[0]), 'validation': len(self.validation(level))}
+
+    def describe(self):
+        """JSON-ready description of the levels (for ``config.json``)."""
+        out = []
+        for k in range(self.num_levels):
+            N, T = self.label_shape(k)
+            inc = self._included(k)
+            out.append({'level': k, 'name': self.name(k), 'num_regions': N, 'num_chars': T,
+                        'train': [_describe(lv.train) for lv in inc],
+                        'validation': [_describe(lv.validation)
+                                       for lv in (inc[-1:] if self.curriculum else inc)]})
+        return out
+
+
+def _describe(ds):
+    d = {'type': type(ds).__name__, 'size': len(ds),
+         'num_words': int(ds.num_words), 'max_chars': int(ds.max_chars)}
+    for attr in ('kind', 'seed', 'path'):
+        v = getattr(ds, attr, None)
+        if isinstance(v, (str, int)):
+            d[attr] = v
+    return d
+
+
+LOADERS = ('serial', 'thread', 'process')
+
+
+def make_iterator(dataset, batch_size, train=True, shuffle=False, seed=0, loader='serial',
+                  workers=2):
+    """A Chainer iterator over ``dataset``.
+
+    Training iterators repeat (shuffled every epoch when ``shuffle``, from
+    ``RandomState(seed)``); validation iterators make one pass in order.  ``loader``:
+    ``'serial'`` (``SerialIterator``, in this process), ``'thread'``
+    (``MultithreadIterator``) or ``'process'`` (``MultiprocessIterator``) with
+    ``workers`` threads/processes preparing the next batches.
+    """
+    if loader not in LOADERS:
+        raise ValueError('loader must be one of %s, got %r' % (LOADERS, loader))
+    repeat = bool(train)
+    shuffle = bool(train and shuffle)
+    sampler = (chainer.iterators.ShuffleOrderSampler(numpy.random.RandomState(seed))
+               if shuffle else None)
+    if loader == 'serial' or not train:
+        return chainer.iterators.SerialIterator(dataset, batch_size, repeat=repeat,
+                                                shuffle=None if sampler else False,
+                                                order_sampler=sampler)
+    if loader == 'thread':
+        return chainer.iterators.MultithreadIterator(dataset, batch_size, repeat=repeat,
+                                                     shuffle=None if sampler else False,
+                                                     n_threads=workers,
+                                                     order_sampler=sampler)
+    return chainer.iterators.MultiprocessIterator(dataset, batch_size, repeat=repeat,
+                                                  shuffle=None if sampler else False,
+                                                  n_processes=workers, n_prefetch=2,
+                                                  order_sampler=sampler)

@@ -1,0 +1,41 @@
+"""The Chain the updater and the evaluator call: model + loss, reporting every part."""
+import chainer
+
+from chainer_see.training import metrics
+
+
+class TrainChain(chainer.Chain):
+    """``chain(x, labels)`` runs ``model(x)`` and ``loss(output, labels)`` and returns the loss.
+
+    Reports (``chainer.report``, observer = this chain, so the keys read ``main/...``
+    under the updater and ``validation/main/...`` under the evaluator):
+    ``loss``, ``text`` and, with regularizers, ``area``, ``aspect``, ``direction``,
+    ``height``, ``area_weight`` (the parts of ``SEELoss``); ``accuracy`` (published
+    accuracy, the mean over word slots); ``sequence_accuracy`` (every word of the image
+    right).  Non-finite values are reported as they are (the NaN guard reads them).
+
+    Args:
+        model: ``chainer_see.SEE``.
+        loss: ``SEELoss`` (any callable ``(output, labels) -> (Variable, dict)``).
+        loss_scale (float): the returned loss is multiplied by this (the multi-GPU
+            updater sums the gradients of its devices, ``1 / devices`` makes that sum
+            the mean); reported values are not scaled.
+    """
+
+    def __init__(self, model, loss, loss_scale=1.0):
+        super(TrainChain, self).__init__()
+        with self.init_scope():
+            self.model = model
+        self.loss = loss
+        self.loss_scale = float(loss_scale)
+
+    def forward(self, x, labels):
+        output = self.model(x)
+        loss, parts = self.loss(output, labels)
+        report = dict(parts)
+        report['sequence_accuracy'] = metrics.sequence_accuracy(output.logits.array, labels)
+        chainer.report(report, self)
+        if self.loss_scale != 1.0:
+            loss = loss * loss.dtype.type(self.loss_scale)
+        return loss
+

@@ -1,0 +1,56 @@
+"""Nothing lost on a crash; starting from another run's localization weights."""
+import os
+
+import numpy
+import pytest
+
+import chainer
+
+from chainer_see import load_model, read_model_info
+from chainer_see.training.snapshots import latest_snapshot
+from tests.training.helpers import crops_levels, small_run
+
+
+def test_an_error_during_training_leaves_a_snapshot_and_a_model(tmp_path):
+    run = small_run(tmp_path, levels=crops_levels(), model='svhn', iterations=6,
+                    snapshot_interval=100, plot_images=0)
+
+    class Crash(chainer.training.Extension):
+        trigger = (1, 'iteration')
+
+        def __call__(self, trainer):
+            if trainer.updater.iteration == 3:
+                raise RuntimeError('disk on fire')
+
+    run.trainer.extend(Crash())
+    with pytest.raises(RuntimeError, match='disk on fire'):
+        run.run()
+    assert latest_snapshot(str(tmp_path)).endswith('snapshot_iter_00000003.npz')
+    _, meta, _ = read_model_info(os.path.join(str(tmp_path), 'model.npz'))
+    assert meta['iteration'] == 3 and meta['finished'] is False
+
+
+def test_load_localization_copies_only_the_localization_network(tmp_path):
+    first = small_run(tmp_path / 'a', levels=crops_levels(), model='svhn', iterations=2,
+                      plot_images=0)
+    path = first.run()
+    source = load_model(path)
+    second = small_run(tmp_path / 'b', levels=crops_levels(), model='svhn', seed=5,
+                       load_localization=path, plot_images=0)
+    src = dict(source.localization_net.namedparams())
+    for name, p in second.model.localization_net.namedparams():
+        numpy.testing.assert_array_equal(p.array, src[name].array)
+    numpy.testing.assert_array_equal(second.model.localization_net.bn0.avg_mean,
+                                     source.localization_net.bn0.avg_mean)
+    rec = dict(source.recognition_net.namedparams())
+    assert any(not numpy.array_equal(p.array, rec[n].array)
+               for n, p in second.model.recognition_net.namedparams())
+    assert any('localization weights loaded' in line for line in second.lines)
+
+
+def test_load_localization_refuses_a_network_of_another_size(tmp_path):
+    from chainer_see import SEE, SEEConfig, save_model
+    other = str(tmp_path / 'other.npz')
+    save_model(SEE(SEEConfig.preset('svhn')), other)        # 64x64 input, 256 units
+    with pytest.raises(ValueError, match='does not fit this model'):
+        small_run(tmp_path / 'c', levels=crops_levels(), model='svhn', load_localization=other)

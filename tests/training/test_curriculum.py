@@ -1,0 +1,142 @@
+"""CurriculumSwitch: the published plateau rule, manual triggers, snapshots, and a real
+switch inside a training run."""
+import os
+import signal
+
+import numpy
+import pytest
+
+import chainer
+
+from chainer_see.training.extensions.curriculum import CurriculumSwitch
+from tests.training.helpers import small_run
+
+
+class FakeTrainer(object):
+    def __init__(self):
+        self.observation = {}
+        self.updater = type('U', (), {'iteration': 0})()
+
+
+def feed(ext, trainer, values):
+    for v in values:
+        trainer.updater.iteration += 1
+        trainer.observation = {} if v is None else {'validation/main/loss': v}
+        with chainer.reporter.Reporter().scope(trainer.observation):
+            ext(trainer)
+
+
+def test_plateau_rule_needs_a_full_window_of_settled_values():
+    applied = []
+    ext = CurriculumSwitch(applied.append, 3, window=5, threshold=0.1, log=None)
+    t = FakeTrainer()
+    # mean |v - last| over [2.0, 1.9, 1.5, 1.45, 1.4] = (0.6+0.5+0.1+0.05+0)/5 = 0.25 > 0.1
+    feed(ext, t, [2.0, None, 1.9, 1.5, None, 1.45, 1.4])
+    assert applied == [] and ext.level == 0
+    # window [1.5, 1.45, 1.4, 1.38, 1.37]: (0.13+0.08+0.03+0.01+0)/5 = 0.05 <= 0.1
+    feed(ext, t, [1.38, 1.37])
+    assert applied == [1] and ext.level == 1 and ext.window == []
+    # the new level starts with an empty window: four flat values are not enough
+    feed(ext, t, [1.0, 1.0, 1.0, 1.0])
+    assert applied == [1]
+    feed(ext, t, [1.0])
+    assert applied == [1, 2]
+    feed(ext, t, [1.0] * 6)           # the last level is never left
+    assert applied == [1, 2] and ext.level == 2
+    assert t.observation['level'] == 2
+
+
+def test_threshold_is_inclusive_and_a_single_spike_blocks_the_switch():
+    applied = []
+    ext = CurriculumSwitch(applied.append, 2, window=2, threshold=0.25, log=None)
+    t = FakeTrainer()
+    feed(ext, t, [1.0, 1.5])          # mean(|1.0-1.5|, 0) = 0.25 <= 0.25
+    assert applied == [1]
+    applied2 = []
+    ext2 = CurriculumSwitch(applied2.append, 2, window=2, threshold=0.24, log=None)
+    feed(ext2, FakeTrainer(), [1.0, 1.5])
+    assert applied2 == []
+
+
+def test_trigger_file_and_signal(tmp_path):
+    applied = []
+    flag = tmp_path / 'next_level'
+    ext = CurriculumSwitch(applied.append, 4, trigger_file=str(flag),
+                           signal_number=signal.SIGUSR1, log=None)
+    t = FakeTrainer()
+    ext.initialize(t)
+    try:
+        feed(ext, t, [None])
+        assert applied == []
+        flag.write_text('')
+        feed(ext, t, [None])
+        assert applied == [1] and not flag.exists()
+        os.kill(os.getpid(), signal.SIGUSR1)
+        feed(ext, t, [None])
+        assert applied == [1, 2]
+    finally:
+        ext.finalize()
+    assert signal.getsignal(signal.SIGUSR1) in (signal.SIG_DFL, None) or \
+        signal.getsignal(signal.SIGUSR1) is not ext._on_signal
+
+
+def test_level_and_window_round_trip_through_a_snapshot(tmp_path):
+    ext = CurriculumSwitch(lambda k: None, 4, window=5, log=None)
+    ext.level = 2
+    ext.window = [1.5, 1.25]
+    path = str(tmp_path / 's.npz')
+    chainer.serializers.save_npz(path, ext)
+    other = CurriculumSwitch(lambda k: None, 4, window=5, log=None)
+    chainer.serializers.load_npz(path, other)
+    assert other.level == 2 and other.window == [1.5, 1.25]
+
+
+def test_forced_plateau_switches_level_in_a_real_run(tmp_path):
+    # threshold 1e9 and a window of 1: the first validation (iteration 2) ends level 1
+    run = small_run(tmp_path, iterations=6, curriculum_window=1, curriculum_threshold=1e9,
+                    plot_images=0)
+    assert run.model.num_regions == 1
+    assert run.updater.get_iterator('main').dataset.num_words == 1
+    seen = []
+
+    class Spy(chainer.training.Extension):
+        trigger = (1, 'iteration')
+        priority = -1000
+
+        def __call__(self, trainer):
+            batch = trainer.updater.get_iterator('main').next()
+            labels = numpy.stack([b[1] for b in batch])
+            seen.append((trainer.updater.iteration, labels.shape,
+                         int((labels != 0).any(axis=2).sum(axis=1).max()),
+                         run.model.num_regions))
+
+    run.trainer.extend(Spy())
+    run.run()
+    assert run.curriculum.level == 1 and run.level == 1
+    assert run.curriculum.switches[0][:2] == (2, 1)
+    assert any('level 2/2' in line for line in run.lines)
+    # after the switch: labels (B, 2, T), images with two numbers appear, model N = 2
+    after = [s for s in seen if s[0] >= 2]
+    assert after and all(s[1][1] == 2 and s[3] == 2 for s in after)
+    assert max(s[2] for s in after) == 2
+    # old data is kept: one-number images, padded to two slots, still come along
+    ds = run.updater.get_iterator('main').dataset
+    words = [int((ds[i][1] != 0).any(axis=1).sum()) for i in range(8)]
+    assert set(words) == {1, 2}
+    # the model output and the loss follow: logits (B, 2, T, K), validation at level 2
+    x = numpy.stack([ds[i][0] for i in range(2)])
+    out = run.model(x)
+    assert out.logits.shape[1:3] == (2, run.model.num_chars)
+    loss, parts = run.loss(out, numpy.stack([ds[i][1] for i in range(2)]))
+    assert numpy.isfinite(float(loss.array))
+    assert run.evaluator.get_iterator('main').dataset.num_words == 2
+    assert run.updater.iteration == 6
+    import json
+    log = json.load(open(os.path.join(str(tmp_path), 'log')))
+    assert log[-1]['level'] == 1 and 'validation/main/loss' in log[-1]
+
+
+@pytest.mark.parametrize('bad', [0])
+def test_window_must_hold_a_value(bad):
+    with pytest.raises(ValueError, match='window'):
+        CurriculumSwitch(lambda k: None, 2, window=bad)

@@ -1,0 +1,75 @@
+"""NaN guard: training stops at the first non-finite loss/weights with a clear message;
+the last good snapshot stays and nothing is written from the broken state."""
+import os
+import subprocess
+import sys
+
+import numpy
+import pytest
+
+import chainer
+
+from chainer_see.training import snapshots
+from chainer_see.training.extensions.nan_guard import NonFiniteError
+from tests.training.helpers import crops_levels, small_run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_snapshot(tmp_path):
+    run = small_run(tmp_path, levels=crops_levels(), model='svhn', iterations=6,
+                    snapshot_interval=1, keep_snapshots=0, plot_images=0)
+    real = run.chain.loss
+    calls = []
+
+    def poisoned(output, labels):
+        loss, parts = real(output, labels)
+        calls.append(chainer.config.train)
+        if sum(calls) == 3:            # the third training forward: iteration 3
+            loss = loss * numpy.float32('nan')
+            parts = dict(parts, loss=float('nan'))
+        return loss, parts
+
+    run.chain.loss = poisoned
+    with pytest.raises(NonFiniteError) as e:
+        run.run()
+    msg = str(e.value)
+    assert 'iteration 3' in msg and 'main/loss = nan' in msg
+    assert snapshots.snapshot_name(2) in msg
+    assert [i for i, _ in snapshots.list_snapshots(str(tmp_path))] == [1, 2]
+    assert not os.path.exists(os.path.join(str(tmp_path), 'model.npz'))
+    path = snapshots.latest_snapshot(str(tmp_path))
+    with numpy.load(path) as npz:
+        weights = [npz[k] for k in npz.files if k.startswith('updater/model:main/model/')]
+    assert weights and all(numpy.isfinite(w).all() for w in weights)
+
+
+def test_non_finite_affine_matrices_stop_before_sampling(tmp_path):
+    run = small_run(tmp_path, levels=crops_levels(), model='svhn', iterations=5,
+                    plot_images=0, test_interval=100)
+
+    class Break(chainer.training.Extension):
+        trigger = (1, 'iteration')
+
+        def __call__(self, trainer):
+            if trainer.updater.iteration == 2:
+                run.model.localization_net.transform_2.b.array[0] = numpy.inf
+
+    run.trainer.extend(Break())
+    with pytest.raises(NonFiniteError, match='iteration 2: the localization network produced'):
+        run.run()
+
+
+def test_cli_exits_3_with_one_line_when_training_diverges(tmp_path):
+    # Adam with alpha 1e30 blows the weights up after one step; the localization
+    # network's output overflows at the first validation
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'train.py'), '--lr', '1e30', '--iterations', '4',
+         '--batch-size', '2', '--validation-size', '2', '--test-interval', '1',
+         '--plot-images', '0', '--quiet', '--out', str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith('train.py:')]
+    assert len(lines) == 1 and 'diverged at iteration 1' in lines[0]
+    assert 'Traceback' not in proc.stderr
+    assert not os.path.exists(os.path.join(str(tmp_path), 'model.npz'))
