@@ -42,7 +42,9 @@ ROOT = os.path.dirname(HERE)
 Experiment = collections.namedtuple('Experiment', ['name', 'dataset', 'minutes', 'args', 'what'])
 
 EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
-    Experiment('svhn', 'synthetic-svhn', 60, (),
+    # the default settings, with alpha decayed over the last 40 % of the hour: at constant
+    # alpha a first hour-long run reached 85 % validation accuracy at 50 min, still rising
+    Experiment('svhn', 'synthetic-svhn', 60, ('--lr-final', '1e-5', '--lr-decay-start', '0.6'),
                'Table 1 analogue: 64x64 crops of one house number'),
     Experiment('grid', 'synthetic-grid', 240, (),
                'four house numbers in a 2x2 grid on 200x200, N = 4'),

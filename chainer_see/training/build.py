@@ -18,7 +18,6 @@ import math
 import os
 import signal
 import sys
-import time
 
 import numpy
 
@@ -37,6 +36,7 @@ from chainer_see.training.data import CurriculumData
 from chainer_see.training.data import make_iterator
 from chainer_see.training.extensions.bbox_plotter import BBoxPlotter
 from chainer_see.training.extensions.curriculum import CurriculumSwitch
+from chainer_see.training.extensions.lr_schedule import BudgetLinearShift
 from chainer_see.training.extensions.nan_guard import NaNGuard
 from chainer_see.training.extensions.nan_guard import NonFiniteError
 from chainer_see.training.extensions.nan_guard import ThetaGuard
@@ -74,7 +74,8 @@ PATH_DEFAULTS = {'svhn': 'svhn', 'svhn-grid': 'svhn-grid', 'fsns': 'fsns'}
 #: Options every run shares (the command line's defaults).
 COMMON_DEFAULTS = dict(
     dataset='synthetic-svhn', data_dir='data', model=None, out='result', iterations=None,
-    time_limit=None, batch_size=None, lr=None, lr_final=None, weight_decay=5e-4,
+    time_limit=None, batch_size=None, lr=None, lr_final=None, lr_decay_start=0.0,
+    weight_decay=5e-4,
     clip=2.0, seed=0, validation_size=256, test_interval=None, log_interval=None,
     snapshot_interval=None, keep_snapshots=2, plot_interval=None, plot_images=4,
     heatmaps=False, no_gif=False, loss_mode=None, area_weight=None, area_scale=None,
@@ -116,24 +117,25 @@ def guess_model_preset(dataset):
 
 
 class StopTrigger(object):
-    """Stops at ``iterations``, after ``time_limit`` seconds, or when ``request()``-ed."""
+    """Stops at ``iterations``, after ``time_limit`` seconds, or when ``request()``-ed.
+
+    The time is the trainer's ``elapsed_time``, which snapshots carry, so a resumed run
+    stops when its whole training (before and after the resume) used the limit.
+    """
 
     def __init__(self, iterations, time_limit=None):
         self.iterations = int(iterations)
         self.time_limit = time_limit
         self.reason = None
-        self._start = None
 
     def request(self, reason):
         if self.reason is None:
             self.reason = reason
 
     def __call__(self, trainer):
-        if self._start is None:
-            self._start = time.time()
         if trainer.updater.iteration >= self.iterations:
             return True
-        if self.time_limit is not None and time.time() - self._start >= self.time_limit:
+        if self.time_limit is not None and trainer.elapsed_time >= self.time_limit:
             self.request('time limit of %.1f minutes reached' % (self.time_limit / 60.0))
         return self.reason is not None
 
@@ -405,10 +407,10 @@ class SEETraining(object):
             'lr', lambda t: optimizer_module.actual_optimizer(self.optimizer).alpha),
             trigger=(1, 'iteration'))
         if o.lr_final is not None and o.lr_final != o.lr:
-            trainer.extend(extensions.LinearShift('alpha', (o.lr, o.lr_final),
-                                                  (0, o.iterations),
-                                                  optimizer_module.actual_optimizer(
-                                                      self.optimizer)))
+            trainer.extend(BudgetLinearShift(
+                'alpha', (o.lr, o.lr_final), o.iterations, time_limit=self.stop.time_limit,
+                start=o.lr_decay_start, optimizer=optimizer_module.actual_optimizer(
+                    self.optimizer)))
         self.plotter = None
         if self.writer:
             self._writer_extensions()
@@ -579,6 +581,7 @@ class SEETraining(object):
                      'height_hinge': loss.height_hinge, 'height_weight': loss.height_weight,
                      'word_weights': loss.word_weights},
             'optimizer': {'name': 'Adam', 'alpha': o.lr, 'alpha_final': o.lr_final,
+                          'alpha_decay_start': o.lr_decay_start,
                           'weight_decay': o.weight_decay, 'gradient_clipping': o.clip},
             'levels': self.data.describe(),
             'devices': dict(self.plan._asdict()),

@@ -88,6 +88,13 @@ def _non_negative(text):
     return v
 
 
+def _fraction(text):
+    v = _non_negative(text)
+    if not v < 1:
+        raise argparse.ArgumentTypeError('expected a number in [0, 1), got %s' % text)
+    return v
+
+
 def _positive(text):
     v = _non_negative(text)
     if v == 0:
@@ -135,8 +142,13 @@ def build_parser():
     g.add_argument('--lr', type=_positive, default=None,
                    help='Adam step size alpha ' + _per_dataset('lr', '%g'))
     g.add_argument('--lr-final', type=_non_negative, default=None,
-                   help='decay alpha linearly to this value at the last iteration '
+                   help='decay alpha linearly to this value at the end of the run: the '
+                        'last iteration or the --time-limit, whichever comes first '
                         '(default: constant alpha)')
+    g.add_argument('--lr-decay-start', type=_fraction, default=d['lr_decay_start'],
+                   metavar='FRACTION',
+                   help='share of the run (iterations or time) after which the decay to '
+                        '--lr-final begins')
     g.add_argument('--weight-decay', type=_non_negative, default=d['weight_decay'],
                    help='L2 weight decay (published code: 5e-4)')
     g.add_argument('--clip', type=_non_negative, default=d['clip'],

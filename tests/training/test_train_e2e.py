@@ -51,7 +51,8 @@ def test_default_preset_writes_log_plots_boxes_snapshot_and_model(tmp_path, caps
     assert config['options']['dataset'] == 'synthetic-svhn'
     assert config['model']['image_size'] == [64, 64] and config['model']['num_regions'] == 1
     assert config['optimizer'] == {'name': 'Adam', 'alpha': 1e-3, 'alpha_final': None,
-                                   'weight_decay': 5e-4, 'gradient_clipping': 2.0}
+                                   'alpha_decay_start': 0.0, 'weight_decay': 5e-4,
+                                   'gradient_clipping': 2.0}
     assert config['levels'][0]['train'][0]['kind'] == 'svhn-crops'
     model = load_model(os.path.join(out, 'model.npz'))
     cfg, meta, _ = read_model_info(os.path.join(out, 'model.npz'))
