@@ -16,7 +16,8 @@ experiment                    dataset              what it shows
 Every run is evaluated on 1,000 held-out synthetic images (sequence accuracy, mean IoU of
 the predicted against the true word boxes, share with IoU >= 0.5).  Results land in
 ``--runs`` (one folder per experiment: training output, ``eval/report.json``,
-``eval/visualizations``, ``predictions.png``) and ``--runs/summary.{json,md}``.
+``eval/visualizations``, ``predictions.png``), ``--runs/summary.{json,md}`` and
+``--runs/curves.png`` (the validation curves of all experiments against time).
 
 A finished run is not trained again; an interrupted one resumes from its newest
 snapshot.  Examples::
@@ -121,6 +122,43 @@ def contact_sheet(out, columns=4):
     return path
 
 
+def curves(runs, names, path):
+    """One picture of the validation curves of the experiments against training time:
+    sequence accuracy, text loss and (where logged) the mean IoU of the boxes."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    panels = [('validation/main/sequence_accuracy', 'validation sequence accuracy'),
+              ('validation/main/loss', 'validation loss'),
+              ('validation/main/iou', 'validation mean IoU (true boxes never trained on)')]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    drawn = False
+    for name in names:
+        log_path = os.path.join(runs, name, 'log')
+        if not os.path.exists(log_path):
+            continue
+        with open(log_path) as f:
+            log = json.load(f)
+        for ax, (key, _) in zip(axes, panels):
+            pts = [(e['elapsed_time'] / 60.0, e[key]) for e in log if key in e]
+            if pts:
+                ax.plot(*zip(*pts), label=name)
+                drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    for ax, (key, title) in zip(axes, panels):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel('minutes of training')
+        ax.grid(alpha=0.3)
+    axes[1].set_yscale('log')
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def collect(runs, names, minutes):
     """Figures of every experiment with a report -> summary.json and summary.md."""
     rows = []
@@ -150,6 +188,7 @@ def collect(runs, names, minutes):
                                       for c in train_command(exp, out, minutes[name])[1:]),
             'predictions': contact_sheet(out),
         })
+    curves(runs, names, os.path.join(runs, 'curves.png'))
     with open(os.path.join(runs, 'summary.json'), 'w') as f:
         json.dump(rows, f, indent=1)
 

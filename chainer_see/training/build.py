@@ -35,6 +35,7 @@ from chainer_see.training import optimizer as optimizer_module
 from chainer_see.training.data import CurriculumData
 from chainer_see.training.data import make_iterator
 from chainer_see.training.extensions.bbox_plotter import BBoxPlotter
+from chainer_see.training.extensions.box_iou import BoxIoUReport
 from chainer_see.training.extensions.curriculum import CurriculumSwitch
 from chainer_see.training.extensions.lr_schedule import BudgetLinearShift
 from chainer_see.training.extensions.nan_guard import NaNGuard
@@ -127,6 +128,7 @@ class StopTrigger(object):
         self.iterations = int(iterations)
         self.time_limit = time_limit
         self.reason = None
+        self.time_up = False
 
     def request(self, reason):
         if self.reason is None:
@@ -136,6 +138,7 @@ class StopTrigger(object):
         if trainer.updater.iteration >= self.iterations:
             return True
         if self.time_limit is not None and trainer.elapsed_time >= self.time_limit:
+            self.time_up = True
             self.request('time limit of %.1f minutes reached' % (self.time_limit / 60.0))
         return self.reason is not None
 
@@ -430,6 +433,13 @@ class SEETraining(object):
             if sys.stdout.isatty():
                 trainer.extend(extensions.ProgressBar(
                     training_length=(o.iterations, 'iteration'), update_interval=5))
+        self.box_iou = BoxIoUReport(self.model, lambda: self.data.validation(self.level,
+                                                                             full=True))
+        if self.box_iou.available():
+            trainer.extend(self.box_iou, trigger=(o.test_interval, 'iteration'))
+            entries.insert(entries.index('level'), 'validation/main/iou')
+        else:
+            self.box_iou = None
         if extensions.PlotReport.available():
             trigger = (o.log_interval, 'iteration')
             # curves that would only repeat others are left out: the text loss is the
@@ -447,6 +457,10 @@ class SEETraining(object):
                 acc_keys += ['main/sequence_accuracy', 'validation/main/sequence_accuracy']
             trainer.extend(extensions.PlotReport(acc_keys, x_key='iteration',
                                                  file_name='accuracy.png', trigger=trigger))
+            if self.box_iou is not None:
+                trainer.extend(extensions.PlotReport(
+                    ['validation/main/iou', 'validation/main/iou50'], x_key='iteration',
+                    file_name='iou.png', trigger=trigger))
             trainer.extend(extensions.PlotReport(['lr'], x_key='iteration', file_name='lr.png',
                                                  trigger=trigger))
         if o.plot_images > 0 and o.plot_interval > 0:
@@ -547,7 +561,9 @@ class SEETraining(object):
             'restarts': int(self.restart.restarts),
             'seed': int(o.seed),
             'model_preset': self.model_preset,
-            'finished': int(self.updater.iteration) >= int(o.iterations),
+            # the run ended as planned: all its iterations, or its --time-limit
+            'finished': (int(self.updater.iteration) >= int(o.iterations)
+                         or self.stop.time_up),
         }
 
     def save_model(self, path=None):

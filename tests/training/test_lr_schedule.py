@@ -71,3 +71,17 @@ def test_schedule_runs_in_a_real_trainer():
     assert seen[:3] == [1e-2] * 3
     assert seen[-1] == pytest.approx(0.0)
     assert seen[5] == pytest.approx(1e-2 * (1 - (6 / 8.0 - 0.5) / 0.5))
+
+
+def test_run_ended_by_its_time_limit_counts_as_finished(tmp_path):
+    """A --time-limit run stops early and its model.npz says it finished as planned."""
+    import os
+    from chainer_see import read_model_info
+    from chainer_see.training import cli
+    out = str(tmp_path / 'run')
+    status = cli.main(['--out', out, '--iterations', '1000', '--time-limit', '0.001',
+                       '--batch-size', '2', '--validation-size', '2', '--test-interval', '1',
+                       '--plot-images', '0', '--quiet', '--lr-final', '0'])
+    assert status == 0
+    _, meta, _ = read_model_info(os.path.join(out, 'model.npz'))
+    assert meta['finished'] is True and meta['iteration'] < 1000

@@ -30,14 +30,16 @@ def test_default_preset_writes_log_plots_boxes_snapshot_and_model(tmp_path, caps
     printed = capsys.readouterr().out
     assert 'main/loss' in printed and '\033[J' not in printed
     names = set(os.listdir(out))
-    assert {'config.json', 'log', 'loss.png', 'accuracy.png', 'lr.png', 'model.npz',
-            'boxes'} <= names
+    assert {'config.json', 'log', 'loss.png', 'accuracy.png', 'lr.png', 'iou.png',
+            'model.npz', 'boxes'} <= names
     log = json.load(open(os.path.join(out, 'log')))
     assert [e['iteration'] for e in log] == [2, 4]
     for key in ('main/loss', 'main/accuracy', 'validation/main/loss',
-                'validation/main/accuracy', 'validation/main/sequence_accuracy', 'lr', 'level'):
+                'validation/main/accuracy', 'validation/main/sequence_accuracy', 'lr', 'level',
+                'validation/main/iou', 'validation/main/iou50'):
         assert key in log[-1] and numpy.isfinite(log[-1][key])
-    for png in ('loss.png', 'accuracy.png', 'lr.png'):
+    assert 0 < log[-1]['validation/main/iou'] <= 1
+    for png in ('loss.png', 'accuracy.png', 'lr.png', 'iou.png'):
         assert Image.open(os.path.join(out, png)).size[0] > 100
     boxes = sorted(os.listdir(os.path.join(out, 'boxes')))
     assert boxes == ['iter_000000.png', 'iter_000002.png', 'iter_000004.png', 'training.gif']

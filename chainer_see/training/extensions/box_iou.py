@@ -1,0 +1,88 @@
+"""``BoxIoUReport``: how well the predicted boxes match the true word boxes, during training.
+
+SEE never sees a box, but synthetic data (and converted SVHN) know where every word
+is.  Every time it is called, this extension runs the model on fixed validation images
+and reports the mean reading-order IoU (region ``k`` against word ``k``,
+``chainer_see.evaluation.boxes.reading_order_ious``) as ``validation/main/iou`` and the
+share of words with IoU >= 0.5 as ``validation/main/iou50``; ``PlotReport`` draws them
+like any other curve.  Datasets without true boxes report nothing.
+"""
+import numpy
+
+import chainer
+from chainer.training import extension
+
+from chainer_see.evaluation.boxes import reading_order_ious
+
+
+def _true_boxes(dataset, i):
+    try:
+        return dataset.true_boxes(i)
+    except (AttributeError, NotImplementedError):
+        return None
+
+
+class BoxIoUReport(extension.Extension):
+    """Reports the IoU of predicted against true word boxes on fixed validation images.
+
+    Args:
+        model: ``SEE`` chain (its ``config.views`` says how boxes are laid out).
+        dataset: callable returning the current validation dataset (it may change with
+            the curriculum level); items ``(image (3, H, W), labels (N, T))`` and
+            ``true_boxes(i)`` in pixels of the image.
+        count (int): images, spread evenly over the dataset.
+        key (str): prefix of the reported values.
+    """
+    trigger = (1, 'epoch')
+    priority = extension.PRIORITY_WRITER
+
+    def __init__(self, model, dataset, count=64, key='validation/main/'):
+        self.model = model
+        self.dataset = dataset
+        self.count = int(count)
+        self.key = key
+        self._cache = (None, None)
+
+    def _probe(self):
+        ds = self.dataset()
+        if self._cache[0] is not ds:
+            n = min(self.count, len(ds))
+            index = numpy.unique(numpy.linspace(0, len(ds) - 1, n).round().astype(int))
+            items, boxes = [], []
+            for i in index:
+                b = _true_boxes(ds, int(i))
+                if b is None:
+                    self._cache = (ds, None)
+                    return None
+                items.append(ds[int(i)])
+                boxes.append(numpy.asarray(b, numpy.float64))
+            images = numpy.stack([it[0] for it in items])
+            labels = numpy.stack([it[1] for it in items])
+            self._cache = (ds, (images, labels, boxes))
+        return self._cache[1]
+
+    def available(self):
+        """True when the current validation images have true boxes."""
+        return self._probe() is not None
+
+    def measure(self):
+        """``(mean IoU, share >= 0.5)`` over the words of the probe images, or ``None``."""
+        probe = self._probe()
+        if probe is None:
+            return None
+        images, labels, true = probe
+        x = self.model.device.send(images)
+        with chainer.using_config('train', False), chainer.no_backprop_mode():
+            out = self.model(x)
+        pred = chainer.backend.CpuDevice().send(out.boxes)
+        views = self.model.config.views
+        ious = numpy.concatenate([reading_order_ious(pred[i], true[i], labels[i], views)
+                                  for i in range(len(true))])
+        if not len(ious):
+            return None
+        return float(ious.mean()), float((ious >= 0.5).mean())
+
+    def __call__(self, trainer):
+        result = self.measure()
+        if result is not None:
+            chainer.report({self.key + 'iou': result[0], self.key + 'iou50': result[1]})
