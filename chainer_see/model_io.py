@@ -15,14 +15,13 @@ missing, no unexpected keys, same shapes).
 """
 import collections
 import json
-import os
-import tempfile
 
 import numpy
 
 import chainer
 from chainer import backend
 
+from chainer_see.atomic import atomic_file
 from chainer_see.config import SEEConfig
 
 FORMAT_VERSION = 1
@@ -67,18 +66,8 @@ def save_model(model, path, metadata=None):
         except (TypeError, ValueError) as e:
             raise ValueError('save_model: metadata must be JSON-serialisable (%s)' % e)
         arrays[METADATA_KEY] = numpy.asarray(text)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp',
-                               dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            numpy.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_file(path) as f:
+        numpy.savez_compressed(f, **arrays)
 
 
 def _open(path):

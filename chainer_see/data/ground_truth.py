@@ -44,6 +44,7 @@ import os
 
 import numpy
 
+from chainer_see.atomic import write_text
 from chainer_see.data.errors import BadInputPolicy, DataError
 
 READABLE_TAG = '#see-words'
@@ -339,18 +340,6 @@ def _attach_boxes(gt, bpath):
 
 # ----------------------------------------------------------------------------- writing
 
-def _atomic_write_text(path, text):
-    tmp = '%s.tmp-%d' % (path, os.getpid())
-    try:
-        with open(tmp, 'w', encoding='utf-8', newline='\n') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def format_ground_truth(rows, num_words, max_chars, char_map, variant='words'):
     """Text of a ground-truth file.
 
@@ -396,7 +385,7 @@ def format_ground_truth(rows, num_words, max_chars, char_map, variant='words'):
 
 def write_ground_truth(path, rows, num_words, max_chars, char_map, variant='words'):
     """Write a ground-truth file (see :func:`format_ground_truth`) atomically."""
-    _atomic_write_text(path, format_ground_truth(rows, num_words, max_chars, char_map, variant))
+    write_text(path, format_ground_truth(rows, num_words, max_chars, char_map, variant))
 
 
 def write_boxes(path, entries, views=1):
@@ -408,13 +397,13 @@ def write_boxes(path, entries, views=1):
                        'boxes': [[round(float(v), 3) for v in row] for row in b]}
     doc = collections.OrderedDict([('format', BOXES_FORMAT), ('version', 1), ('views', views),
                                    ('images', images)])
-    _atomic_write_text(path, json.dumps(doc, ensure_ascii=False, separators=(',', ':')) + '\n')
+    write_text(path, json.dumps(doc, ensure_ascii=False, separators=(',', ':')) + '\n')
 
 
 def write_curriculum(path, levels):
     """Write a curriculum JSON; ``levels`` is a list of ``(train_rel, validation_rel)``."""
     doc = [collections.OrderedDict([('train', tr), ('validation', va)]) for tr, va in levels]
-    _atomic_write_text(path, json.dumps(doc, indent=1) + '\n')
+    write_text(path, json.dumps(doc, indent=1) + '\n')
 
 
 def load_curriculum(path, check_files=True):

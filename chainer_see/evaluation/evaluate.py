@@ -25,10 +25,10 @@ import json
 import math
 import os
 import sys
-import tempfile
 
 import numpy
 
+from chainer_see.atomic import write_text
 from chainer_see.data.errors import EXIT_BAD_INPUT, DataError
 from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference, tables
@@ -344,19 +344,6 @@ def predictions_csv(ev):
     return buf.getvalue()
 
 
-def _write_atomic(path, text):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', dir=folder)
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def save_visualizations(ev, dataset, folder, count, views):
     """Annotated images of the first ``count`` evaluated images -> ``folder``; returns paths.
 
@@ -521,9 +508,9 @@ def _run(args, out):
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         doc = report_dict(ev, args.model, config, metadata, fmt, dataset_name, ds, table)
-        _write_atomic(os.path.join(args.out, 'report.json'),
+        write_text(os.path.join(args.out, 'report.json'),
                       json.dumps(doc, indent=2, ensure_ascii=False) + '\n')
-        _write_atomic(os.path.join(args.out, 'predictions.csv'), predictions_csv(ev))
+        write_text(os.path.join(args.out, 'predictions.csv'), predictions_csv(ev), newline='')
         p()
         p('wrote    %s, %s' % (os.path.join(args.out, 'report.json'),
                                os.path.join(args.out, 'predictions.csv')))

@@ -25,6 +25,7 @@ import chainer
 from chainer import training
 from chainer.training import extensions
 
+from chainer_see.atomic import atomic_file
 from chainer_see.config import SEEConfig
 from chainer_see.data import presets
 from chainer_see.links.see import SEE
@@ -43,7 +44,6 @@ from chainer_see.training.extensions.nan_guard import NonFiniteError
 from chainer_see.training.extensions.nan_guard import ThetaGuard
 from chainer_see.training.extensions.restart import LocalizationRestart
 from chainer_see.training.loss import SEELoss
-from chainer_see.training import snapshots
 from chainer_see.training.snapshots import Snapshot
 from chainer_see.training.snapshots import latest_snapshot
 from chainer_see.training.snapshots import read_value
@@ -573,7 +573,6 @@ class SEETraining(object):
             model = model.copy(mode='copy')
             model.to_cpu()
         save_model(model, path, metadata=self.metadata())
-        os.chmod(path, 0o666 & ~snapshots._umask())   # save_model's temporary file is 0600
         return path
 
     def _save_model_on_error(self, trainer):
@@ -608,12 +607,9 @@ class SEETraining(object):
     def write_configuration(self):
         if not self.writer:
             return
-        path = os.path.join(self.out, 'config.json')
-        tmp = path + '.tmp'
-        with open(tmp, 'w') as f:
+        with atomic_file(os.path.join(self.out, 'config.json'), 'w') as f:
             json.dump(self.configuration(), f, indent=2, sort_keys=True, default=str)
             f.write('\n')
-        os.replace(tmp, path)
 
     # ------------------------------------------------------------------ resume
     def resume(self, path=None):

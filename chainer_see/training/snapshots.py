@@ -16,7 +16,6 @@ so the last snapshot on disk is always a good one.
 """
 import os
 import re
-import tempfile
 import zipfile
 
 import numpy
@@ -24,6 +23,7 @@ import numpy
 import chainer
 from chainer.training import extension
 
+from chainer_see.atomic import atomic_file
 from chainer_see.training.extensions.nan_guard import NonFiniteError
 from chainer_see.training.extensions.nan_guard import first_non_finite_param
 
@@ -84,43 +84,10 @@ def remove_stale_temporaries(folder):
                 pass
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def save_npz_atomic(path, target, compression=True):
     """``chainer.serializers.save_npz`` through a synced temporary file and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp',
-                               dir=folder)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())     # mkstemp makes 0600; give what open() would
-        with os.fdopen(fd, 'wb') as f:
-            chainer.serializers.save_npz(f, target, compression=compression)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_dir(folder)
+    with atomic_file(path, sync=True) as f:
+        chainer.serializers.save_npz(f, target, compression=compression)
 
 
 class Snapshot(extension.Extension):

@@ -10,6 +10,7 @@ import pytest
 
 import chainer
 
+from chainer_see import atomic
 from chainer_see.training import snapshots
 from chainer_see.training.extensions.nan_guard import NonFiniteError
 
@@ -84,7 +85,7 @@ def test_snapshot_extension_keeps_the_newest_and_refuses_nan(tmp_path):
         trainer.updater.iteration = it
         ext(trainer)
     assert [i for i, _ in snapshots.list_snapshots(str(tmp_path))] == [2, 3]
-    assert oct(os.stat(ext.last).st_mode & 0o777) == oct(0o666 & ~snapshots._umask())
+    assert oct(os.stat(ext.last).st_mode & 0o777) == oct(0o666 & ~atomic._umask())
     trainer.updater.iteration = 4
     target.lin.W.array[0, 0] = numpy.nan
     with pytest.raises(NonFiniteError, match='lin/W'):

@@ -28,6 +28,7 @@ import chainer
 from chainer import backend
 from chainer.training import extension
 
+from chainer_see.atomic import atomic_file
 from chainer_see.functions import grid_to_boxes
 from chainer_see.training import metrics
 
@@ -273,12 +274,9 @@ class BBoxPlotter(extension.Extension):
 
 def save_image_atomic(image, path):
     """Save a PIL image as PNG/GIF through a temporary file and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, '.%s.tmp' % os.path.basename(path))
     fmt = 'GIF' if path.lower().endswith('.gif') else 'PNG'
-    image.save(tmp, format=fmt)
-    os.replace(tmp, path)
+    with atomic_file(path) as f:
+        image.save(f, format=fmt)
 
 
 def make_gif(folder, pattern='iter_*.png', name='training.gif', max_frames=120, frame_ms=250,
@@ -303,8 +301,7 @@ def make_gif(folder, pattern='iter_*.png', name='training.gif', max_frames=120, 
         padded.append(f.quantize(colors=255, method=Image.MEDIANCUT))
     durations = [frame_ms] * (len(padded) - 1) + [hold_ms]
     target = os.path.join(folder, name)
-    tmp = os.path.join(folder, '.%s.tmp' % name)
-    padded[0].save(tmp, format='GIF', save_all=True, append_images=padded[1:],
-                   duration=durations, loop=0)
-    os.replace(tmp, target)
+    with atomic_file(target) as f:
+        padded[0].save(f, format='GIF', save_all=True, append_images=padded[1:],
+                       duration=durations, loop=0)
     return target

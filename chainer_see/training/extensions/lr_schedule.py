@@ -12,7 +12,6 @@ larger of the two fractions used up::
 ``elapsed_time`` is the trainer's, which Chainer keeps in snapshots, so a resumed run
 continues the schedule where it stopped.
 """
-import chainer
 from chainer.training import extension
 
 
