@@ -472,25 +472,12 @@ def main(argv=None, stdout=None):
 
 
 def _run(args, out):
-    import chainer_see
-    from chainer_see.runtime import tune_malloc
-
-    device = inference.get_device(args.gpu)
-    if args.gpu < 0:
-        tune_malloc()
-    config, metadata, fmt = chainer_see.read_model_info(args.model)
-    if config is None and args.preset is None:
-        raise ValueError('%s holds weights but no configuration (the published layout?): pass '
-                         '--preset svhn (or the model preset it was trained with)' % args.model)
-    preset = args.preset if config is None else None
-    model = chainer_see.load_model(args.model, preset=preset)
+    model, device, metadata, fmt = inference.open_model(args.model, args.preset, args.gpu)
     config = model.config
     dataset_name, note0 = resolve_dataset(args, metadata, args.model)
     data_dir = args.data_dir or (metadata or {}).get('data_dir') or 'data'
     ds, note = open_evaluation_set(dataset_name, config, data_dir, args.count, args.skip_bad)
     note = note0 or note
-    if device is not None and args.gpu >= 0:
-        model.to_device(device)
     p = lambda line='': out.write(line + '\n')  # noqa: E731
     p('model    %s' % describe_model(args.model, config, metadata, fmt))
     p('dataset  %s' % describe_dataset(dataset_name, ds))

@@ -50,6 +50,36 @@ def get_device(gpu):
     return chainer.get_device('@cupy:%d' % gpu)
 
 
+def open_model(path, preset=None, gpu=-1):
+    """Load the model of ``evaluate.py`` / ``predict.py`` onto the device of ``--gpu``.
+
+    Args:
+        path (str): model file; one without a stored configuration (the published
+            layout) needs ``preset``.
+        preset (str or None): model preset of such a file; ignored for files that carry
+            their configuration.
+        gpu (int): ``--gpu`` (< 0: CPU, where ``runtime.tune_malloc`` is applied).
+
+    Returns:
+        ``(model, device, metadata, format)`` (metadata and format of
+        ``chainer_see.read_model_info``).  Raises ``ValueError`` or
+        ``FileNotFoundError`` with a message for the user.
+    """
+    import chainer_see
+    from chainer_see.runtime import tune_malloc
+    device = get_device(gpu)
+    config, metadata, fmt = chainer_see.read_model_info(path)
+    if config is None and preset is None:
+        raise ValueError('%s holds weights but no configuration (the published layout?): pass '
+                         '--preset svhn (or the model preset it was trained with)' % path)
+    model = chainer_see.load_model(path, preset=preset if config is None else None)
+    if gpu >= 0:
+        model.to_device(device)
+    else:
+        tune_malloc()
+    return model, device, metadata, fmt
+
+
 def forward(model, x, device=None):
     """Run ``model`` on the batch ``x`` (float32 ``(B, 3, H, W)`` NumPy) in test mode.
 

@@ -252,24 +252,11 @@ def main(argv=None, stdout=None):
     out = stdout or sys.stdout
     if args.batch_size < 1:
         parser.error('--batch-size must be >= 1')
-    import chainer_see
-    from chainer_see.runtime import tune_malloc
     try:
-        device = inference.get_device(args.gpu)
-        config, _, _ = chainer_see.read_model_info(args.model)
-        if config is None and args.preset is None:
-            raise ValueError('%s holds weights but no configuration (the published layout?): '
-                             'pass --preset svhn (or the preset it was trained with)'
-                             % args.model)
-        model = chainer_see.load_model(args.model, preset=args.preset if config is None
-                                       else None)
+        model, device, _, _ = inference.open_model(args.model, args.preset, args.gpu)
     except (ValueError, FileNotFoundError) as e:
         sys.stderr.write('error: %s\n' % e)
         return EXIT_BAD_INPUT
-    if args.gpu >= 0:
-        model.to_device(device)
-    else:
-        tune_malloc()
     used, docs, failed = set(), [], 0
     if not args.no_draw:
         os.makedirs(args.out, exist_ok=True)

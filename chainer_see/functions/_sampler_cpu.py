@@ -76,6 +76,18 @@ def _dpix(inside, size, out):
     numpy.multiply(out, inside, out=out)
 
 
+def _axis_grad(lo0, hi0, lo1, hi1, w0, w1, inside, size, out, tmp):
+    """``out = (w0 (hi0 - lo0) + w1 (hi1 - lo1)) * d(pixel)/d(grid)``: the gradient to one
+    grid coordinate from the corner gradients ``G`` (``lo``/``hi``: the two corners along
+    the axis, in the rows/columns weighted ``w0`` and ``w1``)."""
+    numpy.subtract(hi0, lo0, out=out)
+    out *= w0
+    numpy.subtract(hi1, lo1, out=tmp)
+    tmp *= w1
+    out += tmp
+    _dpix(inside, size, out)
+
+
 class _Image(object):
     """The padded image (flat) and the sizes; what forward keeps for backward."""
 
@@ -190,18 +202,8 @@ def backward(state, gy, need_x, need_grid):
                     G[k] += tmp
         ggrid = numpy.empty((B, N, 2, Ho, Wo), dtype=dtype)
         # d/dx = w_top (G_tr - G_tl) + w_bottom (G_br - G_bl); likewise along y
-        gu = ggrid[:, :, 0]
-        numpy.subtract(G[1], G[0], out=gu)
-        gu *= pts.wy_lo
-        numpy.subtract(G[3], G[2], out=tmp)
-        tmp *= pts.wy_hi
-        gu += tmp
-        _dpix(pts.inside_x, W, gu)
-        gv = ggrid[:, :, 1]
-        numpy.subtract(G[2], G[0], out=gv)
-        gv *= pts.wx_lo
-        numpy.subtract(G[3], G[1], out=tmp)
-        tmp *= pts.wx_hi
-        gv += tmp
-        _dpix(pts.inside_y, H, gv)
+        _axis_grad(G[0], G[1], G[2], G[3], pts.wy_lo, pts.wy_hi, pts.inside_x, W,
+                   ggrid[:, :, 0], tmp)
+        _axis_grad(G[0], G[2], G[1], G[3], pts.wx_lo, pts.wx_hi, pts.inside_y, H,
+                   ggrid[:, :, 1], tmp)
     return gx, ggrid

@@ -34,3 +34,16 @@ def small_run(tmp_path, levels=None, model='svhn-grid', log=None, **changes):
                       config_overrides=SMALL)
     run.lines = lines
     return run
+
+
+def at_iteration(iteration, action):
+    """A Trainer extension that calls ``action()`` once, after update ``iteration``."""
+    import chainer
+
+    class AtIteration(chainer.training.Extension):
+        trigger = (1, 'iteration')
+
+        def __call__(self, trainer):
+            if trainer.updater.iteration == iteration:
+                action()
+    return AtIteration()

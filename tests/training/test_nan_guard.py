@@ -11,7 +11,7 @@ import chainer
 
 from chainer_see.training import snapshots
 from chainer_see.training.extensions.nan_guard import NonFiniteError
-from tests.training.helpers import crops_levels, small_run
+from tests.training.helpers import at_iteration, crops_levels, small_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -48,14 +48,9 @@ def test_non_finite_affine_matrices_stop_before_sampling(tmp_path):
     run = small_run(tmp_path, levels=crops_levels(), model='svhn', iterations=5,
                     plot_images=0, test_interval=100)
 
-    class Break(chainer.training.Extension):
-        trigger = (1, 'iteration')
-
-        def __call__(self, trainer):
-            if trainer.updater.iteration == 2:
-                run.model.localization_net.transform_2.b.array[0] = numpy.inf
-
-    run.trainer.extend(Break())
+    def corrupt():
+        run.model.localization_net.transform_2.b.array[0] = numpy.inf
+    run.trainer.extend(at_iteration(2, corrupt))
     with pytest.raises(NonFiniteError, match='iteration 2: the localization network produced'):
         run.run()
 
