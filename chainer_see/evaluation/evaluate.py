@@ -29,6 +29,7 @@ import sys
 import numpy
 
 from chainer_see.atomic import write_text
+from chainer_see.cli_types import count, positive_int
 from chainer_see.data.errors import EXIT_BAD_INPUT, DataError
 from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference, tables
@@ -405,20 +406,20 @@ def build_parser():
     p.add_argument('--data-dir', default=None, metavar='DIR',
                    help="folder of the prepared real datasets (default: the one recorded in "
                         "the model file, else 'data')")
-    p.add_argument('--count', type=int, default=DEFAULT_COUNT,
+    p.add_argument('--count', type=positive_int, default=DEFAULT_COUNT,
                    help='images of a synthetic held-out set')
     p.add_argument('--preset', default=None, choices=('svhn', 'svhn-grid', 'fsns'),
                    help='model preset for a weight file without a stored configuration '
                         '(the published layout); ignored for files that carry one (default: '
                         'none: the file must carry its configuration)')
-    p.add_argument('--batch-size', type=int, default=DEFAULT_BATCH, help='images per forward')
+    p.add_argument('--batch-size', type=positive_int, default=DEFAULT_BATCH, help='images per forward')
     p.add_argument('--gpu', type=int, default=-1, metavar='N',
                    help='GPU to run on (CuPy device N); -1 = CPU')
     p.add_argument('--out', default=None, metavar='DIR',
                    help='write report.json and predictions.csv (and the --visualize images) '
                         'into DIR, created if missing; existing files of those names are '
                         'replaced (default: print only)')
-    p.add_argument('--visualize', type=int, default=0, metavar='N',
+    p.add_argument('--visualize', type=count, default=0, metavar='N',
                    help='save annotated images of the first N evaluated images into '
                         'OUT/visualizations (needs --out) (default: 0, none)')
     p.add_argument('--skip-bad', action='store_true',
@@ -456,12 +457,6 @@ def main(argv=None, stdout=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
-    if args.batch_size < 1:
-        parser.error('--batch-size must be >= 1')
-    if args.count < 1:
-        parser.error('--count must be >= 1')
-    if args.visualize < 0:
-        parser.error('--visualize must be >= 0')
     if args.visualize and not args.out:
         parser.error('--visualize needs --out DIR (the images go to DIR/visualizations)')
     try:

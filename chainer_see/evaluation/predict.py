@@ -26,6 +26,7 @@ import sys
 
 import numpy
 
+from chainer_see.cli_types import positive_int
 from chainer_see.data.errors import EXIT_BAD_INPUT, DataError
 from chainer_see.data.image import open_image, pil_to_array
 from chainer_see.evaluation import draw as draw_mod
@@ -239,7 +240,7 @@ def build_parser():
                         'every view, or decide by its aspect ratio (auto: an image within '
                         "%.0f %%%% of the model input's aspect ratio is split, any other "
                         'repeated)' % (100 * (ASPECT_TOLERANCE - 1)))
-    p.add_argument('--batch-size', type=int, default=8, help='images per forward')
+    p.add_argument('--batch-size', type=positive_int, default=8, help='images per forward')
     p.add_argument('--gpu', type=int, default=-1, metavar='N',
                    help='GPU to run on (CuPy device N); -1 = CPU')
     return p
@@ -250,8 +251,6 @@ def main(argv=None, stdout=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
-    if args.batch_size < 1:
-        parser.error('--batch-size must be >= 1')
     try:
         model, device, _, _ = inference.open_model(args.model, args.preset, args.gpu)
     except (ValueError, FileNotFoundError) as e:

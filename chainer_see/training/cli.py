@@ -10,6 +10,7 @@ import json
 import os
 import sys
 
+from chainer_see.cli_types import count, fraction, non_negative, positive, positive_int
 from chainer_see.data.errors import EXIT_BAD_INPUT
 from chainer_see.training.build import COMMON_DEFAULTS
 from chainer_see.training.build import TRAINING_DEFAULTS
@@ -58,50 +59,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, '%s: error: %s\n' % (self.prog, message))
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('expected a whole number, got %r' % text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError('expected a number > 0, got %s' % text)
-    return v
-
-
-def _count(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('expected a whole number, got %r' % text)
-    if v < 0:
-        raise argparse.ArgumentTypeError('expected a number >= 0, got %s' % text)
-    return v
-
-
-def _non_negative(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('expected a number, got %r' % text)
-    if not v >= 0:
-        raise argparse.ArgumentTypeError('expected a number >= 0, got %s' % text)
-    return v
-
-
-def _fraction(text):
-    v = _non_negative(text)
-    if not v < 1:
-        raise argparse.ArgumentTypeError('expected a number in [0, 1), got %s' % text)
-    return v
-
-
-def _positive(text):
-    v = _non_negative(text)
-    if v == 0:
-        raise argparse.ArgumentTypeError('expected a number > 0, got %s' % text)
-    return v
-
-
 def build_parser():
     from chainer_see.data import presets
     d = COMMON_DEFAULTS
@@ -115,12 +72,12 @@ def build_parser():
     g.add_argument('--data-dir', default=d['data_dir'],
                    help="folder of the prepared real datasets (svhn/..., fsns/...; "
                         "datasets/*/prepare.py make them)")
-    g.add_argument('--validation-size', type=_positive_int, default=d['validation_size'],
+    g.add_argument('--validation-size', type=positive_int, default=d['validation_size'],
                    help='images per synthetic validation level')
     g.add_argument('--loader', choices=LOADERS, default=d['loader'],
                    help='how training batches are made: in this process, in threads or in '
                         'worker processes')
-    g.add_argument('--loader-workers', type=_positive_int, default=d['loader_workers'],
+    g.add_argument('--loader-workers', type=positive_int, default=d['loader_workers'],
                    help='threads/processes of --loader thread/process')
     g.add_argument('--skip-bad', action='store_true',
                    help='report and skip bad ground-truth lines instead of stopping')
@@ -133,70 +90,70 @@ def build_parser():
                    help="start from another run's localization weights (its model.npz)")
 
     g = p.add_argument_group('optimization')
-    g.add_argument('--iterations', type=_positive_int, default=None,
+    g.add_argument('--iterations', type=positive_int, default=None,
                    help='stop after this many iterations ' + _per_dataset('iterations'))
-    g.add_argument('--time-limit', type=_positive, default=None, metavar='MINUTES',
+    g.add_argument('--time-limit', type=positive, default=None, metavar='MINUTES',
                    help='also stop after this many minutes of training (default: none)')
-    g.add_argument('--batch-size', type=_positive_int, default=None,
+    g.add_argument('--batch-size', type=positive_int, default=None,
                    help='images per iteration and device ' + _per_dataset('batch_size'))
-    g.add_argument('--lr', type=_positive, default=None,
+    g.add_argument('--lr', type=positive, default=None,
                    help='Adam step size alpha ' + _per_dataset('lr', '%g'))
-    g.add_argument('--lr-final', type=_non_negative, default=None,
+    g.add_argument('--lr-final', type=non_negative, default=None,
                    help='decay alpha linearly to this value at the end of the run: the '
                         'last iteration or the --time-limit, whichever comes first '
                         '(default: constant alpha)')
-    g.add_argument('--lr-decay-start', type=_fraction, default=d['lr_decay_start'],
+    g.add_argument('--lr-decay-start', type=fraction, default=d['lr_decay_start'],
                    metavar='FRACTION',
                    help='share of the run (iterations or time) after which the decay to '
                         '--lr-final begins')
-    g.add_argument('--weight-decay', type=_non_negative, default=d['weight_decay'],
+    g.add_argument('--weight-decay', type=non_negative, default=d['weight_decay'],
                    help='L2 weight decay (published code: 5e-4)')
-    g.add_argument('--clip', type=_non_negative, default=d['clip'],
+    g.add_argument('--clip', type=non_negative, default=d['clip'],
                    help='gradient clipping at this global norm, 0 = off (published code: 2)')
     g.add_argument('--seed', type=int, default=d['seed'],
                    help='seed of the initial weights and the synthetic training images')
     g.add_argument('--loss-mode', choices=('svhn', 'fsns', 'paper'), default=None,
                    help="how the loss parts are combined (default: the dataset's loss preset; "
                         "see chainer_see.training.loss)")
-    g.add_argument('--area-weight', type=_non_negative, default=None,
+    g.add_argument('--area-weight', type=non_negative, default=None,
                    help='lambda1, weight of the box-area regularizer ' +
                         _per_dataset('area_weight', '%g').replace(')', '; else the loss '
                                                                    'preset\'s)'))
-    g.add_argument('--area-scale', type=_non_negative, default=None,
+    g.add_argument('--area-scale', type=non_negative, default=None,
                    help='lambda1 grows by this times the training accuracy (published FSNS: '
                         '2) (default: the dataset\'s, as --area-weight)')
-    g.add_argument('--aspect-weight', type=_non_negative, default=None,
+    g.add_argument('--aspect-weight', type=non_negative, default=None,
                    help="lambda2, weight of the aspect-ratio regularizer (default: the loss "
                         "preset's: fsns 0.1, svhn 0)")
-    g.add_argument('--direction-weight', type=_non_negative, default=None,
+    g.add_argument('--direction-weight', type=non_negative, default=None,
                    help="weight of the mirrored-grid penalty (default: the loss preset's: "
                         "fsns 1, svhn 0)")
-    g.add_argument('--height-hinge', type=_non_negative, default=None, metavar='PIXELS',
+    g.add_argument('--height-hinge', type=non_negative, default=None, metavar='PIXELS',
                    help="penalize boxes lower than this, 0 = off (default: the loss preset's: "
                         "fsns 10, svhn off)")
 
     g = p.add_argument_group('curriculum and restarts')
     g.add_argument('--no-curriculum', action='store_true',
                    help='train on all levels mixed from the start')
-    g.add_argument('--curriculum-window', type=_positive_int, default=d['curriculum_window'],
+    g.add_argument('--curriculum-window', type=positive_int, default=d['curriculum_window'],
                    help='validation losses in the plateau window')
-    g.add_argument('--curriculum-threshold', type=_non_negative,
+    g.add_argument('--curriculum-threshold', type=non_negative,
                    default=d['curriculum_threshold'],
                    help='next level when the mean |loss - last loss| over the window is at '
                         'most this')
-    g.add_argument('--test-interval', type=_positive_int, default=None,
+    g.add_argument('--test-interval', type=positive_int, default=None,
                    help='iterations between validations (and curriculum checks) '
                         + _per_dataset('test_interval'))
-    g.add_argument('--max-restarts', type=_count, default=d['max_restarts'],
+    g.add_argument('--max-restarts', type=count, default=d['max_restarts'],
                    help='localization-only restarts allowed (recognition re-initialized, '
                         'localization kept), 0 = none')
-    g.add_argument('--restart-interval', type=_count, default=d['restart_interval'],
+    g.add_argument('--restart-interval', type=count, default=d['restart_interval'],
                    help='restart every this many iterations (up to --max-restarts) instead of '
                         'by the rule, 0 = by the rule')
-    g.add_argument('--restart-tolerance', type=_non_negative, default=d['restart_tolerance'],
+    g.add_argument('--restart-tolerance', type=non_negative, default=d['restart_tolerance'],
                    help='rule: boxes have settled when they move at most this share of the '
                         'image side per validation (mean over the window)')
-    g.add_argument('--restart-improvement', type=_non_negative,
+    g.add_argument('--restart-improvement', type=non_negative,
                    default=d['restart_improvement'],
                    help='rule: recognition improves while the validation text loss fell by '
                         'this share over the window')
@@ -206,16 +163,16 @@ def build_parser():
     g.add_argument('--resume', action='store_true',
                    help='continue from the newest snapshot in --out (options not given take '
                         'the values of --out/config.json)')
-    g.add_argument('--log-interval', type=_positive_int, default=None,
+    g.add_argument('--log-interval', type=positive_int, default=None,
                    help='iterations per log entry and plot point (default: --test-interval, '
                         'at most 50)')
-    g.add_argument('--snapshot-interval', type=_positive_int, default=None,
+    g.add_argument('--snapshot-interval', type=positive_int, default=None,
                    help='iterations between snapshots (default: --test-interval)')
-    g.add_argument('--keep-snapshots', type=_count, default=d['keep_snapshots'],
+    g.add_argument('--keep-snapshots', type=count, default=d['keep_snapshots'],
                    help='snapshots kept, 0 = all')
-    g.add_argument('--plot-interval', type=_count, default=None,
+    g.add_argument('--plot-interval', type=count, default=None,
                    help='iterations between box pictures, 0 = none (default: --test-interval)')
-    g.add_argument('--plot-images', type=_count, default=d['plot_images'],
+    g.add_argument('--plot-images', type=count, default=d['plot_images'],
                    help='validation images in the box pictures')
     g.add_argument('--heatmaps', action='store_true',
                    help='add VisualBackprop heat maps to the box pictures')
