@@ -1,0 +1,57 @@
+"""experiments/small_scale.py: the commands it runs and the summary it collects."""
+import importlib.util
+import json
+import os
+
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _driver():
+    path = os.path.join(os.path.dirname(HERE), 'experiments', 'small_scale.py')
+    spec = importlib.util.spec_from_file_location('small_scale', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_commands_train_then_evaluate_and_resume_from_snapshots(tmp_path):
+    d = _driver()
+    out = str(tmp_path / 'random-no-curriculum')
+    cmds = d.steps(d.EXPERIMENTS['random-no-curriculum'], out, 12)
+    assert len(cmds) == 2
+    train, ev = cmds
+    assert train[1].endswith('train.py') and '--no-curriculum' in train
+    assert train[train.index('--time-limit') + 1] == '12'
+    assert train[train.index('--dataset') + 1] == 'synthetic-random'
+    assert '--resume' not in train
+    assert ev[1].endswith('evaluate.py') and ev[ev.index('--count') + 1] == '1000'
+    os.makedirs(out)
+    open(os.path.join(out, 'snapshot_iter_00000100.npz'), 'w').close()
+    assert '--resume' in d.steps(d.EXPERIMENTS['random-no-curriculum'], out, 12)[0]
+
+
+def test_summary_table_curves_and_contact_sheet(tmp_path):
+    d = _driver()
+    out = tmp_path / 'grid'
+    (out / 'eval' / 'visualizations').mkdir(parents=True)
+    for k in range(3):
+        Image.new('RGB', (20, 10), (k * 80, 0, 0)).save(
+            str(out / 'eval' / 'visualizations' / ('%d.png' % k)))
+    (out / 'eval' / 'report.json').write_text(json.dumps(
+        {'sequence_accuracy': 0.25, 'word_accuracy': 0.5, 'char_accuracy': 0.75,
+         'mean_iou': 0.4567, 'iou50': 0.5}))
+    (out / 'log').write_text(json.dumps([
+        {'iteration': 100, 'elapsed_time': 60.0, 'validation/main/sequence_accuracy': 0.1,
+         'validation/main/loss': 5.0, 'validation/main/iou': 0.3, 'level': 0, 'restarts': 0},
+        {'iteration': 200, 'elapsed_time': 150.0, 'level': 1, 'restarts': 0}]))
+    rows = d.collect(str(tmp_path), ['svhn', 'grid'], {'svhn': 60, 'grid': 2.5})
+    assert [r['experiment'] for r in rows] == ['grid']       # svhn has no report
+    r = rows[0]
+    assert (r['iterations'], r['minutes'], r['level']) == (200, 2.5, 1)
+    table = (tmp_path / 'summary.md').read_text()
+    assert '| grid | 200 | 2.5 | 1 | 0 | 25.0 % | 75.0 % | 0.457 | 50.0 % |' in table
+    assert Image.open(r['predictions']).size == (4 * 20, 10)
+    assert Image.open(str(tmp_path / 'curves.png')).size[0] > 500
+    assert '--time-limit 2.5' in r['train_command']
