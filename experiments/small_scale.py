@@ -92,6 +92,25 @@ def finished(out):
     return bool(read_model_info(path)[1].get('finished'))
 
 
+def write_untrained_model(dataset, out):
+    """``out/model.npz``: the model every run of ``dataset`` starts from (seed 0, N of
+    the last curriculum level), untrained: the baseline of the box figures."""
+    sys.path.insert(0, ROOT)
+    from chainer_see.training.build import SEETraining, default_options
+    run = SEETraining(default_options(dataset=dataset, out=out, no_curriculum=True,
+                                      plot_images=0, quiet=True, validation_size=1))
+    return run.save_model(os.path.join(out, 'model.npz'))
+
+
+def baseline_steps(dataset, out):
+    """Evaluate the untrained model of ``dataset`` unless that was done."""
+    if os.path.exists(os.path.join(out, 'eval', 'report.json')):
+        return []
+    if not os.path.exists(os.path.join(out, 'model.npz')):
+        write_untrained_model(dataset, out)
+    return [eval_command(out)]
+
+
 def run(cmd, log_path, env):
     with open(log_path, 'a') as log:
         log.write('$ %s\n' % ' '.join(shlex.quote(c) for c in cmd))
@@ -170,8 +189,14 @@ def curves(runs, names, path):
 def collect(runs, names, minutes):
     """Figures of every experiment with a report -> summary.json and summary.md."""
     rows = []
-    for name in names:
-        exp, out = EXPERIMENTS[name], os.path.join(runs, name)
+    datasets = sorted({EXPERIMENTS[name].dataset for name in names})
+    for name in list(names) + ['untrained-' + d for d in datasets]:
+        if name in EXPERIMENTS:
+            exp = EXPERIMENTS[name]
+        else:
+            dataset = name[len('untrained-'):]
+            exp = Experiment(name, dataset, 0, (), 'untrained model (initial weights, seed 0)')
+        out = os.path.join(runs, name)
         report_path = os.path.join(out, 'eval', 'report.json')
         if not os.path.exists(report_path):
             continue
@@ -184,17 +209,17 @@ def collect(runs, names, minutes):
         last = log[-1] if log else {}
         rows.append({
             'experiment': name, 'dataset': exp.dataset, 'what': exp.what,
-            'iterations': last.get('iteration'),
+            'iterations': last.get('iteration', 0),
             'minutes': round(last.get('elapsed_time', 0) / 60.0, 1),
             'level': last.get('level'), 'restarts': last.get('restarts'),
             'sequence_accuracy': report.get('sequence_accuracy'),
             'word_accuracy': report.get('word_accuracy'),
             'char_accuracy': report.get('char_accuracy'),
             'mean_iou': report.get('mean_iou'), 'iou50': report.get('iou50'),
-            'train_command': ' '.join(shlex.quote(os.path.relpath(c, ROOT) if c.startswith(ROOT)
-                                                  else c)
-                                      for c in train_command(exp, out, minutes[name])[1:]),
-            'predictions': contact_sheet(out),
+            'train_command': None if name not in EXPERIMENTS else ' '.join(
+                shlex.quote(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c)
+                for c in train_command(exp, out, minutes[name])[1:]),
+            'predictions': contact_sheet(out) if name in EXPERIMENTS else None,
         })
     curves(runs, names, os.path.join(runs, 'curves.png'))
     with open(os.path.join(runs, 'summary.json'), 'w') as f:
@@ -229,6 +254,9 @@ def main(argv=None):
     p.add_argument('--jobs', type=int, default=1,
                    help='experiments run at the same time; with more than one, each gets '
                         'one BLAS thread (OMP_NUM_THREADS=1)')
+    p.add_argument('--no-baselines', dest='baselines', action='store_false',
+                   help='do not evaluate the untrained model of each dataset (the baseline '
+                        'of the box figures: where the boxes are before any training)')
     p.add_argument('--summary-only', action='store_true',
                    help='run nothing, only collect the figures of finished runs')
     args = p.parse_args(argv)
@@ -247,6 +275,10 @@ def main(argv=None):
     if not args.summary_only:
         queue = [(name, steps(EXPERIMENTS[name], os.path.join(args.runs, name), minutes[name]))
                  for name in args.only]
+        if args.baselines:
+            for dataset in sorted({EXPERIMENTS[name].dataset for name in args.only}):
+                name = 'untrained-' + dataset
+                queue.append((name, baseline_steps(dataset, os.path.join(args.runs, name))))
         queue = [(name, cmds) for name, cmds in queue if cmds]
         active = {}
         while queue or active:
