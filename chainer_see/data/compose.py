@@ -37,13 +37,28 @@ def _overlap(a, b, gap):
 
 
 def random_layout(rng, count, canvas_hw=(200, 200), min_size=48, max_size=96, gap=2,
-                  tries=200):
+                  tries=200, restarts=50):
     """``count`` squares at random non-overlapping places (at least ``gap`` pixels apart).
 
     Sizes are drawn in ``[min_size, max_size]``; a square that does not fit after
-    ``tries`` positions is drawn again smaller, down to ``min_size`` (then
-    ``RuntimeError``: the canvas is too small for the request).
+    ``tries`` positions is drawn again smaller, down to ``min_size``.  Greedy placement
+    can paint itself into a corner (about 1 in 3,000 layouts of four squares on
+    200x200: the first squares, large and central, leave no room); then the layout starts
+    over, up to ``restarts`` times (then ``RuntimeError``: the canvas is too small for
+    the request).  A layout that fits at the first attempt draws the same numbers as
+    without restarts, so such data stay byte-identical.
     """
+    for _ in range(restarts):
+        placed = _greedy_layout(rng, count, canvas_hw, min_size, max_size, gap, tries)
+        if placed is not None:
+            return placed
+    H, W = canvas_hw
+    raise RuntimeError('cannot place %d squares of at least %d px on %dx%d'
+                       % (count, min_size, W, H))
+
+
+def _greedy_layout(rng, count, canvas_hw, min_size, max_size, gap, tries):
+    """One greedy attempt of ``random_layout``; ``None`` when a square found no place."""
     H, W = canvas_hw
     placed = []
     for _ in range(count):
@@ -60,8 +75,7 @@ def random_layout(rng, count, canvas_hw=(200, 200), min_size=48, max_size=96, ga
                 placed.append(ok)
                 break
             if s <= min_size:
-                raise RuntimeError('cannot place %d squares of at least %d px on %dx%d'
-                                   % (count, min_size, W, H))
+                return None
             s = max(min_size, int(s * 0.8))
     return placed
 
