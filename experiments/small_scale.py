@@ -160,7 +160,7 @@ def curves(runs, names, path):
               ('validation/main/iou', 'validation mean IoU (true boxes never trained on)')]
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     drawn = False
-    for name in names:
+    for index, name in enumerate(names):
         log_path = os.path.join(runs, name, 'log')
         if not os.path.exists(log_path):
             continue
@@ -169,7 +169,7 @@ def curves(runs, names, path):
         for ax, (key, _) in zip(axes, panels):
             pts = [(e['elapsed_time'] / 60.0, e[key]) for e in log if key in e]
             if pts:
-                ax.plot(*zip(*pts), label=name)
+                ax.plot(*zip(*pts), label=name, color='C%d' % (index % 10))  # one per run
                 drawn = True
     if not drawn:
         plt.close(fig)
