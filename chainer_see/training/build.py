@@ -415,6 +415,7 @@ class SEETraining(object):
                 start=o.lr_decay_start, optimizer=optimizer_module.actual_optimizer(
                     self.optimizer)))
         self.plotter = None
+        self.box_iou = None
         if self.writer:
             self._writer_extensions()
 
@@ -433,8 +434,7 @@ class SEETraining(object):
             if sys.stdout.isatty():
                 trainer.extend(extensions.ProgressBar(
                     training_length=(o.iterations, 'iteration'), update_interval=5))
-        self.box_iou = BoxIoUReport(self.model, lambda: self.data.validation(self.level,
-                                                                             full=True))
+        self.box_iou = BoxIoUReport(self.model, self.data.validation(self.level, full=True))
         if self.box_iou.available():
             trainer.extend(self.box_iou, trigger=(o.test_interval, 'iteration'))
             entries.insert(entries.index('level'), 'validation/main/iou')
@@ -514,6 +514,8 @@ class SEETraining(object):
         self.__dict__.pop('_probe', None)
         if self.plotter is not None:
             self.plotter.set_images(*self._plot_images(level))
+        if self.box_iou is not None:
+            self.box_iou.set_dataset(self.data.validation(level, full=True))
         self.level = level
         sizes = self.data.sizes(level)
         N, T = self.data.label_shape(level)

@@ -37,7 +37,7 @@ class _Model(object):
 
 
 def test_reports_mean_iou_and_share_over_words():
-    report = BoxIoUReport(_Model(), _Boxes)
+    report = BoxIoUReport(_Model(), _Boxes())
     assert report.available()
     # image 0: word 0 IoU 0.5 (half of the true box), word 1 IoU 1; image 1: word 0 0.25
     mean, share = report.measure()
@@ -55,9 +55,25 @@ def test_dataset_without_boxes_reports_nothing():
     class NoBoxes(_Boxes):
         def true_boxes(self, i):
             return None
-    report = BoxIoUReport(_Model(), NoBoxes)
+    report = BoxIoUReport(_Model(), NoBoxes())
     assert not report.available()
     observation = {}
     with chainer.reporter.Reporter().scope(observation):
         report(None)
     assert observation == {}
+
+
+def test_probe_images_are_read_once_per_dataset():
+    class Counting(_Boxes):
+        reads = 0
+
+        def __getitem__(self, i):
+            Counting.reads += 1
+            return _Boxes.__getitem__(self, i)
+    report = BoxIoUReport(_Model(), Counting())
+    report.measure()
+    report.measure()
+    assert Counting.reads == 2
+    report.set_dataset(Counting())      # a new curriculum level: read again
+    report.measure()
+    assert Counting.reads == 4

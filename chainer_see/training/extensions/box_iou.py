@@ -27,39 +27,48 @@ class BoxIoUReport(extension.Extension):
 
     Args:
         model: ``SEE`` chain (its ``config.views`` says how boxes are laid out).
-        dataset: callable returning the current validation dataset (it may change with
-            the curriculum level); items ``(image (3, H, W), labels (N, T))`` and
-            ``true_boxes(i)`` in pixels of the image.
+        dataset: the validation dataset; items ``(image (3, H, W), labels (N, T))`` and
+            ``true_boxes(i)`` in pixels of the image.  ``set_dataset`` replaces it (a new
+            curriculum level).
         count (int): images, spread evenly over the dataset.
         key (str): prefix of the reported values.
+
+    The probe images are read once per dataset, not at every call.
     """
     trigger = (1, 'epoch')
     priority = extension.PRIORITY_WRITER
+    _UNREAD = object()
 
     def __init__(self, model, dataset, count=64, key='validation/main/'):
         self.model = model
-        self.dataset = dataset
         self.count = int(count)
         self.key = key
-        self._cache = (None, None)
+        self.set_dataset(dataset)
+
+    def set_dataset(self, dataset):
+        """Measure on ``dataset`` from now on."""
+        self.dataset = dataset
+        self._probe_data = self._UNREAD
 
     def _probe(self):
-        ds = self.dataset()
-        if self._cache[0] is not ds:
-            n = min(self.count, len(ds))
-            index = numpy.unique(numpy.linspace(0, len(ds) - 1, n).round().astype(int))
-            items, boxes = [], []
-            for i in index:
-                b = _true_boxes(ds, int(i))
-                if b is None:
-                    self._cache = (ds, None)
-                    return None
-                items.append(ds[int(i)])
-                boxes.append(numpy.asarray(b, numpy.float64))
-            images = numpy.stack([it[0] for it in items])
-            labels = numpy.stack([it[1] for it in items])
-            self._cache = (ds, (images, labels, boxes))
-        return self._cache[1]
+        if self._probe_data is self._UNREAD:
+            self._probe_data = self._read_probe(self.dataset)
+        return self._probe_data
+
+    def _read_probe(self, ds):
+        """``(images, labels, true boxes)`` of the probe images, or ``None`` without boxes."""
+        n = min(self.count, len(ds))
+        index = numpy.unique(numpy.linspace(0, len(ds) - 1, n).round().astype(int))
+        items, boxes = [], []
+        for i in index:
+            b = _true_boxes(ds, int(i))
+            if b is None:
+                return None
+            items.append(ds[int(i)])
+            boxes.append(numpy.asarray(b, numpy.float64))
+        images = numpy.stack([it[0] for it in items])
+        labels = numpy.stack([it[1] for it in items])
+        return images, labels, boxes
 
     def available(self):
         """True when the current validation images have true boxes."""
