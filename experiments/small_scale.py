@@ -39,6 +39,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+if ROOT not in sys.path:      # chainer_see is imported on first use (keeps --help fast)
+    sys.path.insert(0, ROOT)
 
 SMALL_VALIDATION = ('--test-interval', '100', '--validation-size', '128')
 
@@ -87,7 +89,6 @@ def finished(out):
     path = os.path.join(out, 'model.npz')
     if not os.path.exists(path):
         return False
-    sys.path.insert(0, ROOT)
     from chainer_see import read_model_info
     return bool(read_model_info(path)[1].get('finished'))
 
@@ -95,7 +96,6 @@ def finished(out):
 def write_untrained_model(dataset, out):
     """``out/model.npz``: the model every run of ``dataset`` starts from (seed 0, N of
     the last curriculum level), untrained: the baseline of the box figures."""
-    sys.path.insert(0, ROOT)
     from chainer_see.training.build import SEETraining, default_options
     run = SEETraining(default_options(dataset=dataset, out=out, no_curriculum=True,
                                       plot_images=0, quiet=True, validation_size=1))
