@@ -55,3 +55,14 @@ def test_summary_table_curves_and_contact_sheet(tmp_path):
     assert Image.open(r['predictions']).size == (4 * 20, 10)
     assert Image.open(str(tmp_path / 'curves.png')).size[0] > 500
     assert '--time-limit 2.5' in r['train_command']
+
+
+def test_grid_reader_starts_from_the_svhn_run_and_waits_for_it(tmp_path, capsys):
+    d = _driver()
+    runs = tmp_path / 'runs'
+    train = d.steps(d.EXPERIMENTS['grid-reader'], str(runs / 'grid-reader'), 5)[0]
+    assert train[train.index('--load-recognition') + 1] == str(runs / 'svhn' / 'model.npz')
+    # the svhn run has not finished: nothing is started, the driver says why
+    assert d.main(['--runs', str(runs), '--only', 'grid-reader', '--no-baselines']) == 1
+    assert 'grid-reader: waiting for svhn' in capsys.readouterr().out
+    assert not (runs / 'grid-reader' / 'experiment.log').exists()

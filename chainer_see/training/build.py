@@ -83,6 +83,7 @@ COMMON_DEFAULTS = dict(
     aspect_weight=None, direction_weight=None, height_hinge=None, no_curriculum=False,
     curriculum_window=5, curriculum_threshold=0.1, max_restarts=0, restart_interval=0,
     restart_tolerance=0.005, restart_improvement=0.05, load_localization=None,
+    load_recognition=None,
     resume=False, gpus=None, mpi=False, loader='serial', loader_workers=2,
     skip_bad=False, save_rank_models=False, quiet=False)
 LOSS_OPTIONS = (('loss_mode', 'mode'), ('area_weight', 'area_weight'),
@@ -284,8 +285,10 @@ class SEETraining(object):
         self.config = SEEConfig.preset(self.model_preset, **fields)
         with _seeded(o.seed):
             self.model = SEE(self.config)
-        if o.load_localization:
-            self.load_localization(o.load_localization)
+        for part in ('localization', 'recognition'):
+            path = getattr(o, 'load_' + part)
+            if path:
+                self.load_part(path, part)
         self.loss = self._make_loss()
         scale = 1.0 / len(self.plan.devices) if self.plan.updater == 'multiprocess' else 1.0
         self.chain = TrainChain(self.model, self.loss, loss_scale=scale)
@@ -309,22 +312,27 @@ class SEETraining(object):
             kw['height_hinge'] = None      # --height-hinge 0 turns the hinge off
         return SEELoss.preset(self.loss_preset, self.config, **kw)
 
-    def load_localization(self, path):
-        """Copy the localization weights (and BN statistics) of the model file ``path``."""
-        src = load_model(path)
-        s = chainer.serializers.DictionarySerializer()
-        s.save(src.localization_net)
-        target = self.model.localization_net
+    def load_part(self, path, part):
+        """Copy one network's weights (and BN statistics) from the model file ``path``.
+
+        ``part`` is ``'localization'`` or ``'recognition'``.  The other network keeps its
+        fresh initial weights.  ``ValueError`` naming the file and the first mismatching
+        arrays where the network differs in shape (another ``--model`` or image size).
+        """
+        src = getattr(load_model(path), part + '_net')
+        target = getattr(self.model, part + '_net')
+        theirs = chainer.serializers.DictionarySerializer()
+        theirs.save(src)
         own = chainer.serializers.DictionarySerializer()
         own.save(target)
-        wrong = sorted(k for k in own.target if k not in s.target
-                       or s.target[k].shape != own.target[k].shape)
+        wrong = sorted(k for k in own.target if k not in theirs.target
+                       or theirs.target[k].shape != own.target[k].shape)
         if wrong:
-            raise ValueError('%s: its localization network does not fit this model (%s); '
-                             'train with the same --model / image size'
-                             % (path, ', '.join(wrong[:4])))
-        chainer.serializers.NpzDeserializer(s.target, strict=True).load(target)
-        self.log('localization weights loaded from %s' % path)
+            raise ValueError('%s: its %s network does not fit this model (%s); '
+                             'train with the same --model / image size / crop size'
+                             % (path, part, ', '.join(wrong[:4])))
+        chainer.serializers.NpzDeserializer(theirs.target, strict=True).load(target)
+        self.log('%s weights loaded from %s' % (part, path))
 
     # ------------------------------------------------------------------ iterators
     def train_iterators(self, level):

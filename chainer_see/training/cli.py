@@ -32,6 +32,8 @@ EPILOG = """examples:
   python train.py --out runs/fsns --resume         continue the newest snapshot
   touch runs/fsns/next_level                       (or kill -USR1 PID) next curriculum level now
   python train.py --dataset synthetic-grid --load-localization runs/a/model.npz
+  python train.py --dataset synthetic-grid --load-recognition runs/svhn/model.npz
+                                                   a trained reader; only finding is learned anew
 
 what lands in --out: config.json, log (JSON), loss.png, accuracy.png, lr.png,
 boxes/iter_XXXXXX.png and boxes/training.gif, snapshot_iter_XXXXXXXX.npz, model.npz
@@ -88,6 +90,9 @@ def build_parser():
                         'multi-view data, svhn for one word, else svhn-grid)')
     g.add_argument('--load-localization', metavar='MODEL_NPZ', default=None,
                    help="start from another run's localization weights (its model.npz)")
+    g.add_argument('--load-recognition', metavar='MODEL_NPZ', default=None,
+                   help="start from another run's recognition weights (its model.npz), e.g. "
+                        "a synthetic-svhn reader for synthetic-grid (same crop size)")
 
     g = p.add_argument_group('optimization')
     g.add_argument('--iterations', type=positive_int, default=None,

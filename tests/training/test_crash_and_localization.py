@@ -1,4 +1,4 @@
-"""Nothing lost on a crash; starting from another run's localization weights."""
+"""Nothing lost on a crash; starting from another run's localization or recognition weights."""
 import os
 
 import numpy
@@ -23,27 +23,32 @@ def test_an_error_during_training_leaves_a_snapshot_and_a_model(tmp_path):
     assert meta['iteration'] == 3 and meta['finished'] is False
 
 
-def test_load_localization_copies_only_the_localization_network(tmp_path):
+@pytest.mark.parametrize('part,other', [('localization', 'recognition'),
+                                         ('recognition', 'localization')])
+def test_load_part_copies_only_that_network(tmp_path, part, other):
     first = small_run(tmp_path / 'a', levels=crops_levels(), model='svhn', iterations=2,
                       plot_images=0)
     path = first.run()
     source = load_model(path)
     second = small_run(tmp_path / 'b', levels=crops_levels(), model='svhn', seed=5,
-                       load_localization=path, plot_images=0)
-    src = dict(source.localization_net.namedparams())
-    for name, p in second.model.localization_net.namedparams():
+                       plot_images=0, **{'load_' + part: path})
+    copied, fresh = part + '_net', other + '_net'
+    src = dict(getattr(source, copied).namedparams())
+    for name, p in getattr(second.model, copied).namedparams():
         numpy.testing.assert_array_equal(p.array, src[name].array)
-    numpy.testing.assert_array_equal(second.model.localization_net.bn0.avg_mean,
-                                     source.localization_net.bn0.avg_mean)
-    rec = dict(source.recognition_net.namedparams())
-    assert any(not numpy.array_equal(p.array, rec[n].array)
-               for n, p in second.model.recognition_net.namedparams())
-    assert any('localization weights loaded' in line for line in second.lines)
+    numpy.testing.assert_array_equal(getattr(second.model, copied).bn0.avg_mean,
+                                     getattr(source, copied).bn0.avg_mean)
+    rest = dict(getattr(source, fresh).namedparams())
+    assert any(not numpy.array_equal(p.array, rest[n].array)
+               for n, p in getattr(second.model, fresh).namedparams())
+    assert any('%s weights loaded' % part in line for line in second.lines)
 
 
-def test_load_localization_refuses_a_network_of_another_size(tmp_path):
+@pytest.mark.parametrize('part', ['localization', 'recognition'])
+def test_load_part_refuses_a_network_of_another_size(tmp_path, part):
     from chainer_see import SEE, SEEConfig, save_model
     other = str(tmp_path / 'other.npz')
     save_model(SEE(SEEConfig.preset('svhn')), other)        # 64x64 input, 256 units
-    with pytest.raises(ValueError, match='does not fit this model'):
-        small_run(tmp_path / 'c', levels=crops_levels(), model='svhn', load_localization=other)
+    with pytest.raises(ValueError, match='its %s network does not fit' % part):
+        small_run(tmp_path / 'c', levels=crops_levels(), model='svhn',
+                  **{'load_' + part: other})
