@@ -83,7 +83,7 @@ COMMON_DEFAULTS = dict(
     aspect_weight=None, direction_weight=None, height_hinge=None, no_curriculum=False,
     curriculum_window=5, curriculum_threshold=0.1, max_restarts=0, restart_interval=0,
     restart_tolerance=0.005, restart_improvement=0.05, load_localization=None,
-    load_recognition=None,
+    load_recognition=None, freeze=None,
     resume=False, gpus=None, mpi=False, loader='serial', loader_workers=2,
     skip_bad=False, save_rank_models=False, quiet=False)
 LOSS_OPTIONS = (('loss_mode', 'mode'), ('area_weight', 'area_weight'),
@@ -298,6 +298,7 @@ class SEETraining(object):
             import chainermn
             opt = chainermn.create_multi_node_optimizer(opt, self.comm)
         self.optimizer = opt
+        self.freeze()
 
     def _make_loss(self):
         o = self.options
@@ -333,6 +334,18 @@ class SEETraining(object):
                              % (path, part, ', '.join(wrong[:4])))
         chainer.serializers.NpzDeserializer(theirs.target, strict=True).load(target)
         self.log('%s weights loaded from %s' % (part, path))
+
+    def freeze(self):
+        """Keep the network named by ``--freeze`` as it is: its parameters get no updates
+        (gradients still flow through it to the other network).  Its BatchNorm layers
+        still follow the batch statistics, as everywhere in training mode."""
+        part = self.options.freeze
+        if part == 'recognition' and self.options.max_restarts:
+            raise ValueError('--freeze recognition and --max-restarts %d contradict each '
+                             'other: a restart replaces the recognition network'
+                             % self.options.max_restarts)
+        if part:
+            getattr(self.model, part + '_net').disable_update()
 
     # ------------------------------------------------------------------ iterators
     def train_iterators(self, level):
@@ -509,6 +522,7 @@ class SEETraining(object):
         level = int(level)
         self.apply_shape(self.model, level)
         optimizer_module.ensure_update_rules(self.optimizer, self.chain)
+        self.freeze()
         iters = self.train_iterators(level)
         if self.plan.updater == 'multiprocess':
             self.updater.set_iterators(iters)

@@ -93,6 +93,9 @@ def build_parser():
     g.add_argument('--load-recognition', metavar='MODEL_NPZ', default=None,
                    help="start from another run's recognition weights (its model.npz), e.g. "
                         "a synthetic-svhn reader for synthetic-grid (same crop size)")
+    g.add_argument('--freeze', choices=('localization', 'recognition'), default=None,
+                   help='do not update this network (e.g. a reader from '
+                        '--load-recognition): only the other one learns')
 
     g = p.add_argument_group('optimization')
     g.add_argument('--iterations', type=positive_int, default=None,

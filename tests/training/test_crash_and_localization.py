@@ -52,3 +52,28 @@ def test_load_part_refuses_a_network_of_another_size(tmp_path, part):
     with pytest.raises(ValueError, match='its %s network does not fit' % part):
         small_run(tmp_path / 'c', levels=crops_levels(), model='svhn',
                   **{'load_' + part: other})
+
+
+def test_freeze_keeps_one_network_and_trains_the_other(tmp_path):
+    first = small_run(tmp_path / 'a', levels=crops_levels(), model='svhn', iterations=2,
+                      plot_images=0)
+    path = first.run()
+    run = small_run(tmp_path / 'b', levels=crops_levels(), model='svhn', iterations=3,
+                    plot_images=0, load_recognition=path, freeze='recognition')
+    before = {n: p.array.copy() for n, p in run.model.namedparams()}
+    run.run()
+    after = dict(run.model.namedparams())
+    rec = [n for n in before if n.startswith('/recognition_net/')]
+    loc = [n for n in before if n.startswith('/localization_net/')]
+    assert rec and loc
+    for n in rec:
+        numpy.testing.assert_array_equal(after[n].array, before[n], err_msg=n)
+    assert any(not numpy.array_equal(after[n].array, before[n]) for n in loc)
+    # the localization got its gradient through the frozen reader
+    assert any(after[n].grad is not None and numpy.abs(after[n].grad).sum() > 0 for n in loc)
+
+
+def test_freeze_recognition_refuses_restarts(tmp_path):
+    with pytest.raises(ValueError, match='a restart replaces the recognition network'):
+        small_run(tmp_path, levels=crops_levels(), model='svhn', freeze='recognition',
+                  max_restarts=2)
