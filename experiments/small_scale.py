@@ -54,6 +54,15 @@ Experiment = collections.namedtuple('Experiment',
                                     ['name', 'dataset', 'minutes', 'args', 'what', 'needs'],
                                     defaults=((),))
 
+
+
+def _frozen_svhn_reader(*regularizers):
+    """Arguments of a grid run that starts from the svhn run's reader and freezes it."""
+    return (SMALL_VALIDATION + ('--load-recognition', '{runs}/svhn/model.npz',
+                                '--freeze', 'recognition') + regularizers
+            + ('--lr-final', '1e-5', '--lr-decay-start', '0.6'))
+
+
 EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     # the default settings, with alpha decayed over the last 40 % of the hour: at constant
     # alpha a first hour-long run reached 85 % validation accuracy at 50 min, still rising
@@ -83,27 +92,18 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     # saw little (a lower loss than reading wrong).  The area and direction terms of Eq. 7
     # forbid that escape
     Experiment('grid-reader', 'synthetic-grid', 240,
-               SMALL_VALIDATION + ('--load-recognition', '{runs}/svhn/model.npz',
-                                   '--freeze', 'recognition', '--area-weight', '1',
-                                   '--direction-weight', '1',
-                                   '--lr-final', '1e-5', '--lr-decay-start', '0.6'),
+               _frozen_svhn_reader('--area-weight', '1', '--direction-weight', '1'),
                'the grid; the svhn run\'s reader, frozen; area and direction terms '
                '(weight 1)', ('svhn',)),
     Experiment('grid-reader-area0.3', 'synthetic-grid', 240,
-               SMALL_VALIDATION + ('--load-recognition', '{runs}/svhn/model.npz',
-                                   '--freeze', 'recognition', '--area-weight', '0.3',
-                                   '--direction-weight', '1',
-                                   '--lr-final', '1e-5', '--lr-decay-start', '0.6'),
+               _frozen_svhn_reader('--area-weight', '0.3', '--direction-weight', '1'),
                'the same with area weight 0.3', ('svhn',)),
     # both runs above shrank their boxes to nothing after ~1,500 iterations (a frozen
     # reader is least wrong on an empty crop); the published FSNS code's guards against
     # that: a 10-pixel height hinge and the aspect term (weight 0.1)
     Experiment('grid-reader-hinge', 'synthetic-grid', 240,
-               SMALL_VALIDATION + ('--load-recognition', '{runs}/svhn/model.npz',
-                                   '--freeze', 'recognition', '--area-weight', '0.3',
-                                   '--direction-weight', '1', '--aspect-weight', '0.1',
-                                   '--height-hinge', '10',
-                                   '--lr-final', '1e-5', '--lr-decay-start', '0.6'),
+               _frozen_svhn_reader('--area-weight', '0.3', '--direction-weight', '1',
+                                   '--aspect-weight', '0.1', '--height-hinge', '10'),
                'area 0.3 plus the height hinge and aspect term of the FSNS code', ('svhn',)),
 ])
 
