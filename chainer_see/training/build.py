@@ -298,6 +298,10 @@ class SEETraining(object):
             import chainermn
             opt = chainermn.create_multi_node_optimizer(opt, self.comm)
         self.optimizer = opt
+        if o.freeze == 'recognition' and o.max_restarts:
+            raise ValueError('--freeze recognition and --max-restarts %d contradict each '
+                             'other: a restart replaces the recognition network'
+                             % o.max_restarts)
         self.freeze()
 
     def _make_loss(self):
@@ -340,10 +344,6 @@ class SEETraining(object):
         (gradients still flow through it to the other network).  Its BatchNorm layers
         still follow the batch statistics, as everywhere in training mode."""
         part = self.options.freeze
-        if part == 'recognition' and self.options.max_restarts:
-            raise ValueError('--freeze recognition and --max-restarts %d contradict each '
-                             'other: a restart replaces the recognition network'
-                             % self.options.max_restarts)
         if part:
             getattr(self.model, part + '_net').disable_update()
 
