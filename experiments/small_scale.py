@@ -55,7 +55,6 @@ Experiment = collections.namedtuple('Experiment',
                                     defaults=((),))
 
 
-
 def _frozen_svhn_reader(*regularizers):
     """Arguments of a grid run that starts from the svhn run's reader and freezes it."""
     return (SMALL_VALIDATION + ('--load-recognition', '{runs}/svhn/model.npz',
@@ -189,8 +188,9 @@ def contact_sheet(out, columns=4):
     sheet = Image.new('RGB', (columns * w, rows * h), 'white')
     for k, im in enumerate(images):
         sheet.paste(im, ((k % columns) * w, (k // columns) * h))
+    from chainer_see.training.extensions.bbox_plotter import save_image_atomic
     path = os.path.join(out, 'predictions.png')
-    sheet.save(path)
+    save_image_atomic(sheet, path)
     return path
 
 
@@ -226,7 +226,9 @@ def curves(runs, names, path):
     axes[1].set_yscale('log')
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    from chainer_see.atomic import atomic_file
+    with atomic_file(path) as f:
+        fig.savefig(f, format='png', dpi=90)
     plt.close(fig)
     return path
 
@@ -266,9 +268,9 @@ def collect(runs, names, minutes):
                 for c in train_command(exp, out, minutes[name])[1:]),
             'predictions': contact_sheet(out) if name in EXPERIMENTS else None,
         })
+    from chainer_see.atomic import write_text
     curves(runs, names, os.path.join(runs, 'curves.png'))
-    with open(os.path.join(runs, 'summary.json'), 'w') as f:
-        json.dump(rows, f, indent=1)
+    write_text(os.path.join(runs, 'summary.json'), json.dumps(rows, indent=1))
 
     def pct(v):
         return 'n/a' if v is None else '%.1f %%' % (100 * v)
@@ -279,8 +281,7 @@ def collect(runs, names, minutes):
             r['experiment'], r['iterations'], r['minutes'], r['level'], r['restarts'],
             pct(r['sequence_accuracy']), pct(r['char_accuracy']),
             'n/a' if r['mean_iou'] is None else '%.3f' % r['mean_iou'], pct(r['iou50'])))
-    with open(os.path.join(runs, 'summary.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+    write_text(os.path.join(runs, 'summary.md'), '\n'.join(lines) + '\n')
     return rows
 
 
