@@ -412,7 +412,8 @@ def build_parser():
                    help='model preset for a weight file without a stored configuration '
                         '(the published layout); ignored for files that carry one (default: '
                         'none: the file must carry its configuration)')
-    p.add_argument('--batch-size', type=positive_int, default=DEFAULT_BATCH, help='images per forward')
+    p.add_argument('--batch-size', type=positive_int, default=DEFAULT_BATCH,
+                   help='images per forward')
     p.add_argument('--gpu', type=int, default=-1, metavar='N',
                    help='GPU to run on (CuPy device N); -1 = CPU')
     p.add_argument('--out', default=None, metavar='DIR',
@@ -491,7 +492,7 @@ def _run(args, out):
         os.makedirs(args.out, exist_ok=True)
         doc = report_dict(ev, args.model, config, metadata, fmt, dataset_name, ds, table)
         write_text(os.path.join(args.out, 'report.json'),
-                      json.dumps(doc, indent=2, ensure_ascii=False) + '\n')
+                   json.dumps(doc, indent=2, ensure_ascii=False) + '\n')
         write_text(os.path.join(args.out, 'predictions.csv'), predictions_csv(ev), newline='')
         p()
         p('wrote    %s, %s' % (os.path.join(args.out, 'report.json'),
