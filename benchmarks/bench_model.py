@@ -81,6 +81,12 @@ def reference_loss(spec, output, labels):
                      + spec.direction_weight * F.mean(direction))
                 if spec.height_hinge is not None:
                     r = r + spec.height_weight * F.mean(F.relu(spec.height_hinge - height))
+                if spec.outside_weight:
+                    out = 0
+                    for x, y in (tl, tr, br, bl):
+                        out = out + (F.relu(abs(x * (2.0 / (Wv - 1)) - 1) - 1)
+                                     + F.relu(abs(y * (2.0 / (Hv - 1)) - 1) - 1)) / 4.0
+                    r = r + spec.outside_weight * F.mean(out)
                 reg = reg + r / V
         text_total = text_total + weights[n] * text
         slot_losses.append(weights[n] * (text + reg))

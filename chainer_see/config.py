@@ -31,6 +31,7 @@ POOLINGS = ('code', 'paper')
 ROTATION_DROPOUTS = ('code', 'sample', 'none')
 BACKBONES = ('small-resnet', 'resnet18')
 HEADS = ('lstm', 'independent')
+SLOT_LAYOUTS = ('none', 'grid')
 CHAR_MAP_NAMES = ('svhn', 'fsns')
 
 
@@ -55,6 +56,12 @@ class SEEConfig(object):
             "zoom" bias ``(zoom, 0, 0, 0, zoom, 0)``) or ``'lstm'`` (paper: an LSTM
             with 6 units whose output is the matrix).
         zoom: initial scale of the ``'linear'`` head (code: 0.9, a centred crop).
+        slot_layout: where the N regions start.  ``'none'`` (paper and code): all N
+            on the same box, the head's output.  ``'grid'`` (this project's): a fixed
+            offset per region moves region n, at the head's initial output, onto cell n
+            (reading order) of a grid of ``ceil(sqrt N)`` columns, scaled by ``zoom``
+            (``localization.slot_anchors``).  A layout prior that breaks the symmetry of
+            the N regions; it gives no box of any image.
         shortcut: ``'code'`` (published: only blocks that change the width or stride
             have a (1x1 conv + BN) shortcut; same-width blocks have none; the published
             weights depend on it) or ``'identity'`` (the usual ResNet identity shortcut
@@ -87,6 +94,7 @@ class SEEConfig(object):
     loc_units: int = 256
     transform_head: str = 'linear'
     zoom: float = 0.9
+    slot_layout: str = 'none'
     shortcut: str = 'code'
     pooling: str = 'code'
     rotation_dropout: str = 'code'
@@ -128,6 +136,7 @@ class SEEConfig(object):
         _choice('rotation_dropout', self.rotation_dropout, ROTATION_DROPOUTS)
         _choice('backbone', self.backbone, BACKBONES)
         _choice('head', self.head, HEADS)
+        _choice('slot_layout', self.slot_layout, SLOT_LAYOUTS)
         if not isinstance(self.backward_lstm, bool):
             raise ValueError('SEEConfig.backward_lstm must be true or false, got %r'
                              % (self.backward_lstm,))

@@ -1,5 +1,8 @@
 """The localization network: N affine matrices per image (paper Eq. 1-4)."""
 import collections
+import math
+
+import numpy
 
 import chainer
 import chainer.functions as F
@@ -43,6 +46,24 @@ def localization_feature_shape(view_size, pooling='code'):
     return (FILTERS[3],) + tuple(dims)
 
 
+def slot_anchors(num_regions, zoom, dtype=numpy.float32):
+    """Offsets ``(N, 6)`` of ``slot_layout='grid'``, added to the head's flat output.
+
+    With the ``'linear'`` head's initial output ``(zoom, 0, 0, 0, zoom, 0)``, region n
+    becomes ``(zoom / cols, 0, x_n, 0, zoom / rows, y_n)``: the centred ``zoom`` part of
+    cell n, in reading order, of a grid of ``cols = ceil(sqrt N)`` columns and
+    ``rows = ceil(N / cols)`` rows over the view (``x_n, y_n`` the cell centre in [-1, 1]).
+    """
+    cols = int(math.ceil(math.sqrt(num_regions)))
+    rows = int(math.ceil(num_regions / float(cols)))
+    out = numpy.zeros((num_regions, 6), dtype=dtype)
+    for n in range(num_regions):
+        r, c = divmod(n, cols)
+        out[n] = (zoom / cols - zoom, 0, -1 + (2 * c + 1) / float(cols),
+                  0, zoom / rows - zoom, -1 + (2 * r + 1) / float(rows))
+    return out
+
+
 class LocalizationNet(chainer.Chain):
     """Predicts N affine matrices ``theta (B, N, 2, 3)`` for a batch of (views of) images.
 
@@ -51,15 +72,16 @@ class LocalizationNet(chainer.Chain):
     rs1 (``pooling='code'`` only) and rs2; avg pool 5 stride 2; an LSTM (``loc_units``)
     run N steps on that same feature, ReLU on its output; per step a transform head
     (``transform_2``: Linear(loc_units, 6), zero weights, bias (zoom, 0, 0, 0, zoom, 0),
-    code; or ``transform_lstm``: LSTM with 6 units, paper); then rotation dropout.
+    code; or ``transform_lstm``: LSTM with 6 units, paper); with ``slot_layout='grid'``
+    plus a fixed offset per region (``slot_anchors``); then rotation dropout.
 
     Child names follow the published weights: ``conv0``, ``bn0``, ``rs1``..``rs3``,
     ``lstm``, ``transform_2``.
 
     Args:
         config (SEEConfig): uses ``view_size``, ``num_regions``, ``loc_units``,
-            ``transform_head``, ``zoom``, ``shortcut``, ``pooling``, ``rotation_dropout``,
-            ``rotation_dropout_ratio``.
+            ``transform_head``, ``zoom``, ``slot_layout``, ``shortcut``, ``pooling``,
+            ``rotation_dropout``, ``rotation_dropout_ratio``.
     """
 
     def __init__(self, config):
@@ -67,6 +89,8 @@ class LocalizationNet(chainer.Chain):
         self.num_regions = config.num_regions
         self.pooling = config.pooling
         self.transform_head = config.transform_head
+        self.slot_layout = config.slot_layout
+        self.zoom = config.zoom
         self.dropout_mode = config.rotation_dropout
         self.dropout_ratio = config.rotation_dropout_ratio
         self.input_size = tuple(config.view_size)
@@ -123,6 +147,9 @@ class LocalizationNet(chainer.Chain):
             ts = [self.transform_2(F.relu(v)) for v in hs]
         else:
             ts = lstm_steps(self.transform_lstm, xs=[F.relu(v) for v in hs])
+        if self.slot_layout == 'grid':
+            anchors = self.xp.asarray(slot_anchors(len(ts), self.zoom, ts[0].dtype))
+            ts = [t + F.broadcast_to(anchors[n], t.shape) for n, t in enumerate(ts)]
         for t in ts:
             t = F.reshape(t, (-1, 2, 3))
             thetas.append(rotation_dropout(t, self.dropout_ratio, self.dropout_mode))

@@ -80,7 +80,8 @@ COMMON_DEFAULTS = dict(
     clip=2.0, seed=0, validation_size=256, test_interval=None, log_interval=None,
     snapshot_interval=None, keep_snapshots=2, plot_interval=None, plot_images=4,
     heatmaps=False, no_gif=False, loss_mode=None, area_weight=None, area_scale=None,
-    aspect_weight=None, direction_weight=None, height_hinge=None, no_curriculum=False,
+    aspect_weight=None, direction_weight=None, height_hinge=None, outside_weight=None,
+    slot_layout=None, no_curriculum=False,
     curriculum_window=5, curriculum_threshold=0.1, max_restarts=0, restart_interval=0,
     restart_tolerance=0.005, restart_improvement=0.05, load_localization=None,
     load_recognition=None, freeze=None,
@@ -88,7 +89,8 @@ COMMON_DEFAULTS = dict(
     skip_bad=False, save_rank_models=False, quiet=False)
 LOSS_OPTIONS = (('loss_mode', 'mode'), ('area_weight', 'area_weight'),
                 ('area_scale', 'area_accuracy_scale'), ('aspect_weight', 'aspect_weight'),
-                ('direction_weight', 'direction_weight'), ('height_hinge', 'height_hinge'))
+                ('direction_weight', 'direction_weight'), ('height_hinge', 'height_hinge'),
+                ('outside_weight', 'outside_weight'))
 
 
 def default_options(**changes):
@@ -281,6 +283,8 @@ class SEETraining(object):
         image_size = self.levels[0].train.image_size
         fields = dict(num_regions=N, num_chars=T, num_classes=len(cm), char_map=char_map,
                       image_size=tuple(image_size))
+        if o.slot_layout is not None:
+            fields['slot_layout'] = o.slot_layout
         fields.update(self._config_overrides)
         self.config = SEEConfig.preset(self.model_preset, **fields)
         with _seeded(o.seed):
@@ -618,6 +622,7 @@ class SEETraining(object):
                      'aspect_weight': loss.aspect_weight,
                      'direction_weight': loss.direction_weight,
                      'height_hinge': loss.height_hinge, 'height_weight': loss.height_weight,
+                     'outside_weight': loss.outside_weight,
                      'word_weights': loss.word_weights},
             'optimizer': {'name': 'Adam', 'alpha': o.lr, 'alpha_final': o.lr_final,
                           'alpha_decay_start': o.lr_decay_start,

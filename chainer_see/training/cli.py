@@ -96,6 +96,11 @@ def build_parser():
     g.add_argument('--freeze', choices=('localization', 'recognition'), default=None,
                    help='do not update this network (e.g. a reader from '
                         '--load-recognition): only the other one learns')
+    g.add_argument('--slot-layout', choices=('none', 'grid'), default=None,
+                   help="where the N regions start: 'none' (paper and code: all on the same "
+                        "centred box) or 'grid' (region n on cell n, in reading order, of a "
+                        "ceil(sqrt N)-column grid: distinct starting boxes, a layout prior "
+                        "but no box label) (default: none)")
 
     g = p.add_argument_group('optimization')
     g.add_argument('--iterations', type=positive_int, default=None,
@@ -139,6 +144,11 @@ def build_parser():
     g.add_argument('--height-hinge', type=non_negative, default=None, metavar='PIXELS',
                    help="penalize boxes lower than this, 0 = off (default: the loss preset's: "
                         "fsns 10, svhn off)")
+    g.add_argument('--outside-weight', type=non_negative, default=None,
+                   help='weight of the penalty on grid corners outside the image (this '
+                        'project\'s, not the paper\'s: it keeps a localization trained '
+                        'against a frozen reader from moving its boxes off the image) '
+                        '(default: 0)')
 
     g = p.add_argument_group('curriculum and restarts')
     g.add_argument('--no-curriculum', action='store_true',

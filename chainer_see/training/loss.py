@@ -10,7 +10,8 @@ Per word slot n (``CE[b, n, t]`` the cross-entropy of one character; regularizer
 means over the batch and the V views of slot n):
 
 * ``R_n = area_weight_eff * area_n + aspect_weight * aspect_n
-  + direction_weight * direction_n + height_weight * height_n``
+  + direction_weight * direction_n + height_weight * height_n
+  + outside_weight * outside_n``
 * ``area``: box area / view area, the box being the axis-aligned hull of the grid's four
   corners (``grid_to_boxes``; tied corners share the gradient), in units where the
   whole view is 1 (pixel area / ((H-1)(W-1)), the corners being pixel centres).
@@ -23,6 +24,11 @@ means over the batch and the V views of slot n):
   positive for a mirrored one.
 * ``height`` (code, FSNS; ``height_hinge`` pixels, off when ``None``):
   ``max(0, height_hinge - box height in pixels)``.
+* ``outside`` (this project's, neither paper nor code): how far the grid's four corners
+  lie outside the view, ``mean_corners (max(0, |x| - 1) + max(0, |y| - 1))`` in grid
+  units.  A grid is convex, so it lies inside the view exactly when this is 0.  It
+  closes the escape of a localization trained against a frozen reader: moving every
+  box off the image, where the reader sees black (docs/results.md, section 3).
 
 Combination (``mode``):
 
@@ -53,8 +59,8 @@ MIN_WIDTH_PX = 1.0
 def grid_regularizers(grids, view_size, height_hinge=None):
     """Per-grid regularizer values (Variables ``(B, M)``) from grids ``(B, M, 2, Ho, Wo)``.
 
-    Returns a dict with ``area``, ``aspect``, ``direction`` and, when ``height_hinge``
-    is a number, ``height``; see the module docstring for the definitions.
+    Returns a dict with ``area``, ``aspect``, ``direction``, ``outside`` and, when
+    ``height_hinge`` is a number, ``height``; see the module docstring for the definitions.
     """
     Hv, Wv = view_size
     corners, boxes = grid_to_boxes(grids, (Hv, Wv))           # (B, M, 4, 2), (B, M, 4) px
@@ -71,6 +77,9 @@ def grid_regularizers(grids, view_size, height_hinge=None):
     sx = dt.type(2.0 / max(Wv - 1, 1))
     out['direction'] = (F.relu(corners[:, :, 0, 1] - corners[:, :, 3, 1]) * sy
                         + F.relu(corners[:, :, 0, 0] - corners[:, :, 1, 0]) * sx)
+    scale = xp.asarray([sx, sy], dtype=dt)
+    unit = corners * F.broadcast_to(scale, corners.shape) - dt.type(1)   # grid units
+    out['outside'] = F.mean(F.sum(F.relu(F.absolute(unit) - dt.type(1)), axis=3), axis=2)
     if height_hinge is not None:
         out['height'] = F.relu(dt.type(height_hinge) - height)
     return out
@@ -89,19 +98,21 @@ class SEELoss(object):
         direction_weight: weight of the direction regularizer (Eq. 7: 1).
         height_hinge: minimum box height in pixels (code FSNS: 10) or ``None`` (off).
         height_weight: weight of the height hinge.
+        outside_weight: weight of the corners-outside-the-view penalty (0: off).
         word_weights: per word-slot weights, at least N of them, or ``None`` (all 1).
     """
 
     def __init__(self, mode='svhn', view_size=None, area_weight=0.0, area_accuracy_scale=0.0,
                  aspect_weight=0.0, direction_weight=0.0, height_hinge=None,
-                 height_weight=1.0, word_weights=None):
+                 height_weight=1.0, outside_weight=0.0, word_weights=None):
         if mode not in MODES:
             raise ValueError('SEELoss mode must be one of %s, got %r' % (MODES, mode))
         for name, v in (('area_weight', area_weight),
                         ('area_accuracy_scale', area_accuracy_scale),
                         ('aspect_weight', aspect_weight),
                         ('direction_weight', direction_weight),
-                        ('height_weight', height_weight)):
+                        ('height_weight', height_weight),
+                        ('outside_weight', outside_weight)):
             if not isinstance(v, (int, float)) or v < 0:
                 raise ValueError('SEELoss.%s must be a number >= 0, got %r' % (name, v))
         if height_hinge is not None and (not isinstance(height_hinge, (int, float))
@@ -116,6 +127,7 @@ class SEELoss(object):
         self.direction_weight = float(direction_weight)
         self.height_hinge = None if height_hinge is None else float(height_hinge)
         self.height_weight = float(height_weight)
+        self.outside_weight = float(outside_weight)
         self.word_weights = None if word_weights is None else tuple(float(w) for w in word_weights)
         if self.uses_regularizers and self.view_size is None:
             raise ValueError('SEELoss needs view_size=(H, W) of one view (config.view_size) '
@@ -124,7 +136,8 @@ class SEELoss(object):
     @property
     def uses_regularizers(self):
         return bool(self.area_weight or self.area_accuracy_scale or self.aspect_weight
-                    or self.direction_weight or self.height_hinge is not None)
+                    or self.direction_weight or self.outside_weight
+                or self.height_hinge is not None)
 
     @classmethod
     def preset(cls, name, config=None, **overrides):
@@ -185,7 +198,8 @@ class SEELoss(object):
             values = grid_regularizers(grids, self.view_size, self.height_hinge)
             lam1 = self.area_weight + self.area_accuracy_scale * accuracy
             weights = {'area': lam1, 'aspect': self.aspect_weight,
-                       'direction': self.direction_weight, 'height': self.height_weight}
+                       'direction': self.direction_weight, 'height': self.height_weight,
+                       'outside': self.outside_weight}
             parts['area_weight'] = lam1
             for key, v in values.items():
                 v = F.mean(F.reshape(v, (B, N, V)), axis=2)            # (B, N)

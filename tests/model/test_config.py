@@ -71,6 +71,7 @@ def test_unknown_keys_are_named():
     ('char_map', 'latin', 'char_map must be one of'),
     ('char_map', ['a', 'b'], 'char_map has 2 characters but num_classes is 11'),
     ('backward_lstm', 'yes', 'backward_lstm must be true or false'),
+    ('slot_layout', 'row', "slot_layout must be one of 'none', 'grid'"),
 ])
 def test_bad_fields_give_clear_messages(field, value, message):
     with pytest.raises(ValueError, match=message):

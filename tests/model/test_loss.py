@@ -55,6 +55,29 @@ def test_area_aspect_and_height_by_hand():
     numpy.testing.assert_array_equal(r['direction'][0], [0, 0, 0])
 
 
+def test_outside_term_by_hand():
+    r = _regs([[[[1, 0, 0], [0, 1, 0]],            # the whole view: corners on its edge
+                [[1.5, 0, 0], [0, 1.5, 0]],        # every corner 0.5 out on both axes
+                [[0.5, 0, 1], [0, 0.5, 0]],        # right corners 0.5 out on x
+                [[0.5, 0, 0], [0, 0.25, -2]],      # all above the view: y in [-2.25, -1.75]
+                [[-0.5, 0, 0], [0, -0.5, 0]]]])    # mirrored but inside
+    numpy.testing.assert_allclose(r['outside'][0], [0, 1.0, 0.25, 1.0, 0], atol=1e-12)
+
+
+def test_outside_term_pulls_a_grid_back_into_the_view():
+    out = SEEOutput(chainer.Variable(numpy.zeros((1, 1, 2, 3))),
+                    chainer.Variable(_grids([[[[0.5, 0, 1], [0, 0.5, 0]]]])), None, None)
+    loss, parts = SEELoss('paper', (50, 50), outside_weight=2.0)(
+        out, numpy.zeros((1, 1, 2), numpy.int32))
+    assert parts['outside'] == pytest.approx(0.25)
+    assert float(loss.array) == pytest.approx(2 * math.log(3) + 2.0 * 0.25)
+    loss.backward()
+    g = out.grids.grad[0, 0, 0]               # x channel; descent moves x by -g
+    assert g[0, -1] > 0 and g[-1, -1] > 0     # the right corners move left
+    assert g[0, 0] == 0 and g[-1, 0] == 0     # the left corners are inside
+    assert numpy.abs(out.grids.grad[0, 0, 1]).max() == 0
+
+
 def test_rotated_grid_uses_the_hull_of_its_corners():
     c, s = math.cos(0.3), math.sin(0.3)
     r = _regs([[[[0.5 * c, -0.5 * s, 0], [0.5 * s, 0.5 * c, 0]]]], view=(101, 101))
@@ -94,7 +117,7 @@ def test_vectorized_loss_equals_the_loop_reference(mode, V):
     B, N, T, K = 5, 3, 4, 7
     spec = SEELoss(mode, view_size=(40, 60), area_weight=0.2, area_accuracy_scale=2.0,
                    aspect_weight=0.3, direction_weight=1.0, height_hinge=12.0,
-                   height_weight=0.5, word_weights=(1, 1.25, 2))
+                   height_weight=0.5, outside_weight=0.7, word_weights=(1, 1.25, 2))
     out = _output(B, N, T, K, V)
     labels = numpy.random.RandomState(1).randint(0, K, (B, N, T)).astype(numpy.int32)
     labels[0] = out.logits.array[0].argmax(-1)      # some right words: accuracy > 0
@@ -114,6 +137,7 @@ def test_vectorized_loss_equals_the_loop_reference(mode, V):
     numpy.testing.assert_allclose(g_logits, out.logits.grad, atol=1e-12)
     numpy.testing.assert_allclose(g_grids, out.grids.grad, atol=1e-12)
     assert numpy.abs(g_grids).max() > 0
+    assert parts['outside'] > 0                 # some corners of _output lie outside
 
 
 def test_direction_loss_pushes_a_mirrored_grid_back():

@@ -191,6 +191,53 @@ def test_curriculum_and_restart_hooks():
     assert model(x).logits.shape == (2, 3, 7, 11)
 
 
+def _initial_boxes(cfg):
+    with chainer.using_config('train', False), chainer.no_backprop_mode():
+        return SEE(cfg)(_images(cfg, 2)).boxes
+
+
+@pytest.mark.parametrize('N,cells', [
+    (4, [(0, 0), (1, 0), (0, 1), (1, 1)]),          # 2 x 2, reading order
+    (3, [(0, 0), (1, 0), (0, 1)]),                  # 2 columns, 2 rows, the last cell empty
+    (2, [(0, 0), (1, 0)]),                          # 2 columns, 1 row
+])
+def test_grid_slot_layout_starts_each_region_on_its_own_cell(N, cells):
+    # 81x81 view: grid units map to pixels (x + 1) * 40; zoom 1 makes the cells exact
+    cfg = SEEConfig.preset('svhn', image_size=(81, 81), num_regions=N, zoom=1.0,
+                           slot_layout='grid')
+    cols = 2
+    rows = (N + cols - 1) // cols
+    w, h = 80.0 / cols, 80.0 / rows
+    want = [(c * w, r * h, (c + 1) * w, (r + 1) * h) for c, r in cells]
+    boxes = _initial_boxes(cfg)
+    for b in range(2):
+        numpy.testing.assert_allclose(boxes[b], want, atol=1e-4)
+    # zoom 0.5: the centred half of each cell
+    boxes = _initial_boxes(cfg.replace(zoom=0.5))
+    half = [(x0 + w / 4, y0 + h / 4, x1 - w / 4, y1 - h / 4) for x0, y0, x1, y1 in want]
+    numpy.testing.assert_allclose(boxes[0], half, atol=1e-4)
+
+
+def test_without_slot_layout_every_region_starts_on_the_same_box():
+    boxes = _initial_boxes(SEEConfig.preset('svhn', image_size=(81, 81), num_regions=4,
+                                            zoom=1.0))
+    numpy.testing.assert_allclose(boxes[0], [(0, 0, 80, 80)] * 4, atol=1e-4)
+
+
+def test_slot_layout_offsets_are_constant_and_the_head_still_learns():
+    cfg = SEEConfig.preset('svhn', num_regions=4, slot_layout='grid', rotation_dropout='none')
+    model = SEE(cfg)
+    model.cleargrads()                        # Chainer starts a fresh link's grads as NaN
+    out = model(_images(cfg, 2))
+    F.sum(out.grids[:, 3]).backward()         # only region 3's grid
+    head = model.localization_net.transform_2
+    assert numpy.abs(head.b.grad).max() > 0 and numpy.abs(head.W.grad).max() > 0
+    # the anchors are no parameter: the model's parameters are those of slot_layout='none'
+    plain = SEE(cfg.replace(slot_layout='none'))
+    assert (sorted(k for k, _ in model.namedparams())
+            == sorted(k for k, _ in plain.namedparams()))
+
+
 def test_wrong_image_size_is_reported():
     model = SEE(SEEConfig.preset('svhn'))
     with pytest.raises(ValueError,
