@@ -16,6 +16,7 @@ experiment                    dataset              what it shows
 ``grid-reader-area0.3``       synthetic-grid       the same, a weaker area regularizer
 ``grid-reader-hinge``         synthetic-grid       the same, plus height hinge and aspect term
 ``grid-reader-inside``        synthetic-grid       frozen reader; outside term, no area term
+``grid-reader-outside10``     synthetic-grid       the same, ten times the outside term
 ``grid-layout``               synthetic-grid       the same, regions start on the 2x2 cells
 ============================  ===================  ===========================================
 
@@ -113,6 +114,12 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
                _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',
                                    '--outside-weight', '1'),
                'frozen svhn reader; direction, height hinge and outside terms', ('svhn',)),
+    # grid-reader-inside still went off the image (outside term ~0.3 per corner: weight 1
+    # costs far less than the ~10 nats an empty crop saves); ten times the weight
+    Experiment('grid-reader-outside10', 'synthetic-grid', 25,
+               _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',
+                                   '--outside-weight', '10'),
+               'the same, outside term 10', ('svhn',)),
     Experiment('grid-layout', 'synthetic-grid', 75,
                _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',
                                    '--outside-weight', '1', '--slot-layout', 'grid'),
@@ -124,9 +131,11 @@ EVAL_COUNT = 1000
 VISUALIZE = 16
 
 
-def train_command(exp, out, minutes):
+def train_command(exp, out, minutes, runs=None):
+    """``train.py`` training ``exp`` into ``out``; ``{runs}`` in its args is ``runs``
+    (default: the folder of ``out``)."""
     # the time limit ends the run; the iteration cap only has to be out of its way
-    runs = os.path.dirname(out)
+    runs = os.path.dirname(out) if runs is None else runs
     return [sys.executable, os.path.join(ROOT, 'train.py'), '--dataset', exp.dataset,
             '--out', out, '--time-limit', str(minutes), '--iterations', '1000000',
             '--quiet'] + [a.replace('{runs}', runs) for a in exp.args]
@@ -154,6 +163,34 @@ def write_untrained_model(dataset, out):
     run = SEETraining(default_options(dataset=dataset, out=out, no_curriculum=True,
                                       plot_images=0, quiet=True, validation_size=1))
     return run.save_model(os.path.join(out, 'model.npz'))
+
+
+def starts_elsewhere(exp):
+    """True when ``exp`` does not start from its dataset's untrained model (it loads a
+    network or lays its regions out): its own start is evaluated too, in ``NAME/start``."""
+    return any(a in exp.args for a in ('--load-recognition', '--load-localization',
+                                       '--slot-layout'))
+
+
+def write_start_model(exp, out):
+    """``out/start/model.npz``: the model ``exp`` starts training from, untrained."""
+    from chainer_see.training.build import SEETraining
+    from chainer_see.training.cli import parse_args
+    start = os.path.join(out, 'start')
+    _, options = parse_args(train_command(exp, start, 1, os.path.dirname(out))[2:])
+    options.plot_images, options.validation_size, options.quiet = 0, 1, True
+    return SEETraining(options).save_model(os.path.join(start, 'model.npz'))
+
+
+def start_steps(exp, out):
+    """Evaluate the start of ``exp`` unless that was done or what it needs is missing."""
+    start = os.path.join(out, 'start')
+    if (not starts_elsewhere(exp) or os.path.exists(os.path.join(start, 'eval', 'report.json'))
+            or not all(finished(os.path.join(os.path.dirname(out), n)) for n in exp.needs)):
+        return []
+    if not os.path.exists(os.path.join(start, 'model.npz')):
+        write_start_model(exp, out)
+    return [eval_command(start)]
 
 
 def baseline_steps(dataset, out):
@@ -251,9 +288,13 @@ def collect(runs, names, minutes):
     """Figures of every experiment with a report -> summary.json and summary.md."""
     rows = []
     datasets = sorted({EXPERIMENTS[name].dataset for name in names})
-    for name in list(names) + ['untrained-' + d for d in datasets]:
+    starts = [n + '/start' for n in names if starts_elsewhere(EXPERIMENTS[n])]
+    for name in list(names) + ['untrained-' + d for d in datasets] + starts:
         if name in EXPERIMENTS:
             exp = EXPERIMENTS[name]
+        elif name.endswith('/start'):
+            exp = EXPERIMENTS[name[:-len('/start')]]
+            exp = exp._replace(name=name, what='the start of ' + exp.name + ', untrained')
         else:
             dataset = name[len('untrained-'):]
             exp = Experiment(name, dataset, 0, (), 'untrained model (initial weights, seed 0)')
@@ -316,7 +357,9 @@ def main(argv=None):
                         'one BLAS thread (OMP_NUM_THREADS=1)')
     p.add_argument('--no-baselines', dest='baselines', action='store_false',
                    help='do not evaluate the untrained model of each dataset (the baseline '
-                        'of the box figures: where the boxes are before any training)')
+                        'of the box figures: where the boxes are before any training), nor '
+                        'the start of an experiment that loads a network or lays out its '
+                        'regions (NAME/start)')
     p.add_argument('--summary-only', action='store_true',
                    help='run nothing, only collect the figures of finished runs')
     args = p.parse_args(argv)
@@ -339,6 +382,9 @@ def main(argv=None):
             for dataset in sorted({EXPERIMENTS[name].dataset for name in args.only}):
                 name = 'untrained-' + dataset
                 queue.append((name, baseline_steps(dataset, os.path.join(args.runs, name))))
+            for name in args.only:
+                queue.append((name + '/start', start_steps(EXPERIMENTS[name],
+                                                           os.path.join(args.runs, name))))
         queue = [(name, cmds) for name, cmds in queue if cmds]
         active = {}
         while queue or active:

@@ -66,3 +66,26 @@ def test_grid_reader_starts_from_the_svhn_run_and_waits_for_it(tmp_path, capsys)
     assert d.main(['--runs', str(runs), '--only', 'grid-reader', '--no-baselines']) == 1
     assert 'grid-reader: waiting for svhn' in capsys.readouterr().out
     assert not (runs / 'grid-reader' / 'experiment.log').exists()
+
+
+def test_the_start_of_a_run_with_a_borrowed_reader_is_its_own_baseline(tmp_path):
+    import numpy
+    from chainer_see import load_model, read_model_info, save_model
+    from chainer_see.training.build import SEETraining, default_options
+    d = _driver()
+    runs = tmp_path / 'runs'
+    exp = d.EXPERIMENTS['grid-layout']
+    assert d.starts_elsewhere(exp) and not d.starts_elsewhere(d.EXPERIMENTS['grid'])
+    out = str(runs / 'grid-layout')
+    assert d.start_steps(exp, out) == []          # the svhn run it borrows from is missing
+    svhn = SEETraining(default_options(dataset='synthetic-svhn', out=str(runs / 'svhn'),
+                                       plot_images=0, quiet=True, validation_size=1, seed=3))
+    save_model(svhn.model, str(runs / 'svhn' / 'model.npz'), metadata={'finished': True})
+    ev, = d.start_steps(exp, out)
+    assert ev[ev.index('--out') + 1] == os.path.join(out, 'start', 'eval')
+    path = os.path.join(out, 'start', 'model.npz')
+    assert read_model_info(path)[0].slot_layout == 'grid'
+    started, borrowed = load_model(path), load_model(str(runs / 'svhn' / 'model.npz'))
+    mine = dict(started.recognition_net.namedparams())
+    for k, p in borrowed.recognition_net.namedparams():
+        numpy.testing.assert_array_equal(mine[k].array, p.array)
