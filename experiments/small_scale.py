@@ -17,7 +17,8 @@ experiment                    dataset              what it shows
 ``grid-reader-hinge``         synthetic-grid       the same, plus height hinge and aspect term
 ``grid-reader-inside``        synthetic-grid       frozen reader; outside term, no area term
 ``grid-reader-outside10``     synthetic-grid       the same, ten times the outside term
-``grid-layout``               synthetic-grid       the same, regions start on the 2x2 cells
+``grid-layout``               synthetic-grid       as grid-reader-inside, the regions starting on
+                                                   the 2x2 cells (--slot-layout grid)
 ============================  ===================  ===========================================
 
 Every run is evaluated on 1,000 held-out synthetic images (sequence accuracy, mean IoU of
@@ -123,7 +124,8 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     Experiment('grid-layout', 'synthetic-grid', 75,
                _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',
                                    '--outside-weight', '1', '--slot-layout', 'grid'),
-               'the same, the four regions starting on the four cells (--slot-layout grid)',
+               'as grid-reader-inside, the four regions starting on the four cells '
+               '(--slot-layout grid)',
                ('svhn',)),
 ])
 

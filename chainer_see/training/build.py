@@ -473,7 +473,8 @@ class SEETraining(object):
             if self.loss.uses_regularizers:
                 loss_keys += ['main/text', 'validation/main/text']
                 trainer.extend(extensions.PlotReport(
-                    ['main/area', 'main/aspect', 'main/direction'], x_key='iteration',
+                    ['main/area', 'main/aspect', 'main/direction', 'main/outside'],
+                    x_key='iteration',
                     file_name='regularizers.png', trigger=trigger))
             trainer.extend(extensions.PlotReport(loss_keys, x_key='iteration',
                                                  file_name='loss.png', trigger=trigger))

@@ -137,7 +137,7 @@ class SEELoss(object):
     def uses_regularizers(self):
         return bool(self.area_weight or self.area_accuracy_scale or self.aspect_weight
                     or self.direction_weight or self.outside_weight
-                or self.height_hinge is not None)
+                    or self.height_hinge is not None)
 
     @classmethod
     def preset(cls, name, config=None, **overrides):
