@@ -158,13 +158,18 @@ def finished(out):
     return bool(read_model_info(path)[1].get('finished'))
 
 
+def _save_untrained(options, out):
+    """``out/model.npz``: the model ``train.py`` with ``options`` would start from."""
+    from chainer_see.training.build import SEETraining
+    options.plot_images, options.validation_size, options.quiet = 0, 1, True
+    return SEETraining(options).save_model(os.path.join(out, 'model.npz'))
+
+
 def write_untrained_model(dataset, out):
     """``out/model.npz``: the model every run of ``dataset`` starts from (seed 0, N of
     the last curriculum level), untrained: the baseline of the box figures."""
-    from chainer_see.training.build import SEETraining, default_options
-    run = SEETraining(default_options(dataset=dataset, out=out, no_curriculum=True,
-                                      plot_images=0, quiet=True, validation_size=1))
-    return run.save_model(os.path.join(out, 'model.npz'))
+    from chainer_see.training.build import default_options
+    return _save_untrained(default_options(dataset=dataset, out=out, no_curriculum=True), out)
 
 
 def starts_elsewhere(exp):
@@ -176,32 +181,32 @@ def starts_elsewhere(exp):
 
 def write_start_model(exp, out):
     """``out/start/model.npz``: the model ``exp`` starts training from, untrained."""
-    from chainer_see.training.build import SEETraining
     from chainer_see.training.cli import parse_args
     start = os.path.join(out, 'start')
     _, options = parse_args(train_command(exp, start, 1, os.path.dirname(out))[2:])
-    options.plot_images, options.validation_size, options.quiet = 0, 1, True
-    return SEETraining(options).save_model(os.path.join(start, 'model.npz'))
+    return _save_untrained(options, start)
+
+
+def _evaluate_untrained(out, write):
+    """Evaluate ``out/model.npz`` (made by ``write()`` when missing) unless that was done."""
+    if os.path.exists(os.path.join(out, 'eval', 'report.json')):
+        return []
+    if not os.path.exists(os.path.join(out, 'model.npz')):
+        write()
+    return [eval_command(out)]
 
 
 def start_steps(exp, out):
     """Evaluate the start of ``exp`` unless that was done or what it needs is missing."""
-    start = os.path.join(out, 'start')
-    if (not starts_elsewhere(exp) or os.path.exists(os.path.join(start, 'eval', 'report.json'))
-            or not all(finished(os.path.join(os.path.dirname(out), n)) for n in exp.needs)):
+    if not starts_elsewhere(exp) or not all(
+            finished(os.path.join(os.path.dirname(out), n)) for n in exp.needs):
         return []
-    if not os.path.exists(os.path.join(start, 'model.npz')):
-        write_start_model(exp, out)
-    return [eval_command(start)]
+    return _evaluate_untrained(os.path.join(out, 'start'), lambda: write_start_model(exp, out))
 
 
 def baseline_steps(dataset, out):
     """Evaluate the untrained model of ``dataset`` unless that was done."""
-    if os.path.exists(os.path.join(out, 'eval', 'report.json')):
-        return []
-    if not os.path.exists(os.path.join(out, 'model.npz')):
-        write_untrained_model(dataset, out)
-    return [eval_command(out)]
+    return _evaluate_untrained(out, lambda: write_untrained_model(dataset, out))
 
 
 def needs_of(name):
