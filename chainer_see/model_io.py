@@ -12,9 +12,16 @@ preset), plus
 A file in the published layout (weights only) loads with ``load_model(path,
 preset='svhn')``; the keys must match the model built from that preset exactly (no
 missing, no unexpected keys, same shapes).
+
+A file that cannot be used (missing, empty, not a zip archive, truncated or damaged, a
+zip without SEE arrays, keys or shapes that do not fit) raises :class:`ModelFileError`
+(a ``DataError``, hence a ``ValueError``) with a one-line message ``PATH: reason``; the
+scripts print it and exit with status 2.
 """
 import collections
 import json
+import zipfile
+import zlib
 
 import numpy
 
@@ -23,12 +30,26 @@ from chainer import backend
 
 from chainer_see.atomic import atomic_file
 from chainer_see.config import SEEConfig
+from chainer_see.data.errors import DataError
 
 FORMAT_VERSION = 1
 PREFIX = '__see__/'
 CONFIG_KEY = PREFIX + 'config'
 METADATA_KEY = PREFIX + 'metadata'
 FORMAT_KEY = PREFIX + 'format'
+#: the top-level links of ``SEE``: a file with none of these keys holds no SEE weights
+NETWORKS = ('localization_net/', 'recognition_net/')
+#: at most this many keys are named per kind of mismatch (the rest are counted)
+MAX_NAMED_KEYS = 5
+#: what a damaged zip member or array header raises while it is read
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError)
+
+
+class ModelFileError(DataError):
+    """A model file that cannot be used; ``str()`` is one line, ``PATH: reason``."""
+
+    def __init__(self, path, reason):
+        super(ModelFileError, self).__init__(path, None, reason)
 
 ModelInfo = collections.namedtuple('ModelInfo', ['config', 'metadata', 'format'])
 ModelInfo.__doc__ = """What a model file says about itself: ``config`` (``SEEConfig`` or
@@ -71,29 +92,78 @@ def save_model(model, path, metadata=None):
 
 
 def _open(path):
+    """``numpy.load`` of a model file, or :class:`ModelFileError` saying what it is instead."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(6)
+    except FileNotFoundError:
+        raise ModelFileError(path, 'no such model file') from None
+    except IsADirectoryError:
+        raise ModelFileError(path, 'is a folder, not a model file') from None
+    except OSError as e:
+        raise ModelFileError(path, 'cannot read the model file (%s)' % (e.strerror or e)) from None
+    if not head:
+        raise ModelFileError(path, 'empty file, not a model file')
+    if head.startswith(b'\x93NUMPY'):
+        raise ModelFileError(path, 'a single .npy array, not an .npz model file')
+    if not head.startswith(b'PK'):
+        raise ModelFileError(path, 'not an .npz model file (not a zip archive)')
     try:
         return numpy.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ValueError('%s: not a readable .npz model file (%s)' % (path, e))
+    except _READ_ERRORS as e:
+        raise ModelFileError(path, 'truncated or damaged .npz model file (%s)' % (e,)) from None
+
+
+def _get(npz, key, path):
+    """One array of the open file; a damaged member raises :class:`ModelFileError`."""
+    try:
+        return npz[key]
+    except _READ_ERRORS as e:
+        raise ModelFileError(path, 'truncated or damaged .npz model file: array %s cannot be '
+                                   'read (%s)' % (key, e)) from None
 
 
 def _read_info(npz, path):
     keys = set(npz.files)
     config = metadata = None
     fmt = 0
+    if not any(k.startswith(PREFIX) or k.startswith(NETWORKS) for k in keys):
+        names = sorted(keys)
+        raise ModelFileError(path, 'holds no SEE model: none of its %d arrays (%s) is a SEE '
+                                   'weight or configuration' % (len(names), _names(names)))
     if FORMAT_KEY in keys:
-        fmt = int(npz[FORMAT_KEY])
+        try:
+            fmt = int(_get(npz, FORMAT_KEY, path))
+        except (TypeError, ValueError):
+            raise ModelFileError(path, 'bad stored format version') from None
         if fmt > FORMAT_VERSION:
-            raise ValueError('%s: model file format %d is newer than this chainer_see '
-                             'understands (%d)' % (path, fmt, FORMAT_VERSION))
+            raise ModelFileError(path, 'model file format %d is newer than this chainer_see '
+                                       'understands (%d)' % (fmt, FORMAT_VERSION))
     if CONFIG_KEY in keys:
         try:
-            config = SEEConfig.from_json(str(npz[CONFIG_KEY]))
-        except ValueError as e:
-            raise ValueError('%s: bad stored configuration: %s' % (path, e))
+            config = SEEConfig.from_json(str(_get(npz, CONFIG_KEY, path)))
+        except ModelFileError:
+            raise
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(path, 'bad stored configuration: %s'
+                                 % ' '.join(str(e).split())) from None
     if METADATA_KEY in keys:
-        metadata = json.loads(str(npz[METADATA_KEY]))
+        try:
+            metadata = json.loads(str(_get(npz, METADATA_KEY, path)))
+        except ValueError as e:
+            if isinstance(e, ModelFileError):
+                raise
+            raise ModelFileError(path, 'bad stored metadata (%s)' % (e,)) from None
     return ModelInfo(config, metadata, fmt)
+
+
+def _names(keys):
+    """Up to :data:`MAX_NAMED_KEYS` keys, then how many more."""
+    keys = list(keys)
+    text = ', '.join(keys[:MAX_NAMED_KEYS])
+    if len(keys) > MAX_NAMED_KEYS:
+        text += ' and %d more' % (len(keys) - MAX_NAMED_KEYS)
+    return text
 
 
 def read_model_info(path):
@@ -119,9 +189,9 @@ def load_model(path, preset=None):
         config = info.config
         if config is None:
             if preset is None:
-                raise ValueError("%s: the file holds weights but no SEE configuration (the "
-                                 "published layout?); pass preset='svhn' (or the preset / "
-                                 "SEEConfig it was trained with) to load_model" % path)
+                raise ModelFileError(path, "the file holds weights but no SEE configuration (the "
+                                           "published layout?); pass preset='svhn' (or the "
+                                           "preset / SEEConfig it was trained with) to load_model")
             config = preset if isinstance(preset, SEEConfig) else SEEConfig.preset(preset)
         elif preset is not None:
             import warnings
@@ -129,20 +199,23 @@ def load_model(path, preset=None):
                           % (path, preset))
         model = SEE(config)
         expected = {k: v.shape for k, v in _model_arrays(model).items()}
-        stored = {k: npz[k] for k in npz.files if not k.startswith(PREFIX)}
+        stored = {k: _get(npz, k, path) for k in npz.files if not k.startswith(PREFIX)}
         missing = sorted(set(expected) - set(stored))
         unexpected = sorted(set(stored) - set(expected))
         wrong = sorted('%s: file %s, model %s' % (k, stored[k].shape, expected[k])
                        for k in set(expected) & set(stored) if stored[k].shape != expected[k])
         if missing or unexpected or wrong:
-            lines = ['%s does not fit the model built from its configuration:' % path]
+            parts = []
             if missing:
-                lines.append('  missing keys: ' + ', '.join(missing))
+                parts.append('missing keys: ' + _names(missing))
             if unexpected:
-                lines.append('  unexpected keys: ' + ', '.join(unexpected))
+                parts.append('unexpected keys: ' + _names(unexpected))
             if wrong:
-                lines.append('  wrong shapes (image_size/crop_size decide some): '
-                             + '; '.join(wrong))
-            raise ValueError('\n'.join(lines))
-        chainer.serializers.NpzDeserializer(stored, strict=True).load(model)
+                parts.append('wrong shapes (image_size/crop_size decide some): ' + _names(wrong))
+            raise ModelFileError(path, 'does not fit the model built from its configuration: '
+                                 + '; '.join(parts))
+        try:
+            chainer.serializers.NpzDeserializer(stored, strict=True).load(model)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(path, 'weights cannot be loaded (%s)' % (e,)) from None
     return model

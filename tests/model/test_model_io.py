@@ -1,5 +1,6 @@
 """save_model / load_model, and files in the published SVHN layout."""
 import os
+import re
 
 import numpy
 import pytest
@@ -168,6 +169,13 @@ def test_layout_mismatches_are_listed(tmp_path):
     assert 'missing keys: recognition_net/fc1/b' in msg
     assert 'unexpected keys: recognition_net/fc2/W' in msg
     assert 'localization_net/lstm/upward/W: file (1024, 300), model (1024, 192)' in msg
+    assert '\n' not in msg and isinstance(e.value, model_io.ModelFileError)
+    # many missing keys: the first few are named, the rest counted, still one line
+    path = str(tmp_path / 'few.npz')
+    numpy.savez(path, **{'localization_net/conv0/W': numpy.zeros((32, 3, 3, 3), numpy.float32)})
+    with pytest.raises(model_io.ModelFileError,
+                       match=r'missing keys: (\S+, ){4}\S+ and \d+ more$'):
+        load_model(path, preset='svhn')
 
 
 def test_failed_save_leaves_nothing_behind(tmp_path, monkeypatch):
@@ -189,16 +197,77 @@ def test_failed_save_leaves_nothing_behind(tmp_path, monkeypatch):
     assert open(path, 'rb').read() == before
 
 
-def test_unreadable_files(tmp_path):
-    path = str(tmp_path / 'notes.npz')
-    with open(path, 'w') as f:
-        f.write('not a model')
-    with pytest.raises(ValueError, match='not a readable .npz model file'):
-        load_model(path)
-    cfg_bad = str(tmp_path / 'future.npz')
-    numpy.savez(cfg_bad, **{model_io.FORMAT_KEY: numpy.asarray(99)})
-    with pytest.raises(ValueError, match='format 99 is newer'):
-        read_model_info(cfg_bad)
+def _damaged(tmp_path, kind):
+    """A model file spoiled in one of the ways users meet, and what the error must say."""
+    path = str(tmp_path / ('%s.npz' % kind))
+    if kind in ('half', 'middle'):
+        save_model(SEE(SEEConfig.preset('svhn')), path)
+        data = bytearray(open(path, 'rb').read())
+        if kind == 'half':                     # a copy interrupted half way
+            data = data[:len(data) // 2]
+        else:                                  # bytes lost in the middle: an array's CRC fails
+            n = len(data) // 2
+            data[n:n + 256] = bytes(256)
+        open(path, 'wb').write(bytes(data))
+        want = (r'truncated or damaged .npz model file \(File is not a zip file\)$'
+                if kind == 'half' else
+                r'truncated or damaged .npz model file: array \S+ cannot be read \(Bad CRC-32')
+    elif kind == 'random':
+        open(path, 'wb').write(numpy.random.RandomState(0).bytes(3000))
+        want = r'not an .npz model file \(not a zip archive\)$'
+    elif kind == 'text':
+        open(path, 'w').write('not a model')
+        want = r'not an .npz model file \(not a zip archive\)$'
+    elif kind == 'empty':
+        open(path, 'wb').close()
+        want = r'empty file, not a model file$'
+    elif kind == 'npy':
+        numpy.save(open(path, 'wb'), numpy.zeros(3))
+        want = r'a single .npy array, not an .npz model file$'
+    elif kind == 'other-arrays':                   # a zip of arrays, none of them SEE's
+        numpy.savez(path, weights=numpy.zeros(3), bias=numpy.ones(2))
+        want = r'holds no SEE model: none of its 2 arrays \(bias, weights\) is a SEE weight'
+    elif kind == 'zip':                            # a zip, but no arrays at all
+        import zipfile
+        with zipfile.ZipFile(path, 'w') as z:
+            z.writestr('readme.txt', 'hello')
+        want = r'holds no SEE model: none of its 1 arrays \(readme.txt\)'
+    elif kind == 'missing':
+        want = r'no such model file$'
+    elif kind == 'folder':
+        os.makedirs(path)
+        want = r'is a folder, not a model file$'
+    return path, want
+
+
+DAMAGES = ('half', 'middle', 'random', 'text', 'empty', 'npy', 'other-arrays', 'zip',
+           'missing', 'folder')
+
+
+@pytest.mark.parametrize('kind', DAMAGES)
+def test_unusable_files_raise_one_line_naming_the_file(tmp_path, kind):
+    path, want = _damaged(tmp_path, kind)
+    for read in (load_model, read_model_info):
+        if kind == 'middle' and read is read_model_info:
+            continue              # the configuration is intact; only the weights are hit
+        with pytest.raises(model_io.ModelFileError) as e:
+            read(path)
+        msg = str(e.value)
+        assert '\n' not in msg and msg.startswith(path + ': ')
+        assert re.search(want, msg), msg
+        assert isinstance(e.value, ValueError) and e.value.path == path
+
+
+def test_future_format_and_bad_configuration(tmp_path):
+    future = str(tmp_path / 'future.npz')
+    numpy.savez(future, **{model_io.FORMAT_KEY: numpy.asarray(99)})
+    with pytest.raises(model_io.ModelFileError, match='format 99 is newer'):
+        read_model_info(future)
+    bad = str(tmp_path / 'bad_config.npz')
+    numpy.savez(bad, **{model_io.FORMAT_KEY: numpy.asarray(1),
+                        model_io.CONFIG_KEY: numpy.asarray('{not json')})
+    with pytest.raises(model_io.ModelFileError, match=r'bad_config.npz: bad stored configuration'):
+        read_model_info(bad)
 
 
 def test_package_exports():
