@@ -56,6 +56,13 @@ class BadInputPolicy(object):
             self.report('skipped %d of %d %s' % (self.skipped, total, what))
 
 
+def error_line(error):
+    """``error: <message>`` on one line, for the scripts: a message of several lines (an
+    exception from a library) is joined with ``; `` so that the output stays one line."""
+    parts = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return 'error: ' + ('; '.join(parts) or type(error).__name__)
+
+
 def _to_stderr(text):
     sys.stderr.write(text + '\n')
     sys.stderr.flush()

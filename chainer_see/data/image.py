@@ -14,13 +14,24 @@ Every PIL mode is converted:
 - ``F`` (32-bit float): taken as already in ``[0, 1]`` and clipped.
 
 Images are resized to ``image_size = (H, W)`` with PIL's bilinear filter (which
-averages over the footprint when shrinking).  Only the first frame of animated files
+averages over the footprint when shrinking).
+
+Too small: an image with a side under :data:`MIN_SIDE` pixels cannot show one character
+(the smallest pixel fonts draw a digit in 3x5 pixels, 3 in the narrow direction however
+it is turned), so it is refused with a :class:`DataError` where it is read for a model:
+:func:`load_image` with an ``image_size``, :func:`image_size_of` (which decides a model
+input from the first image) and :func:`check_size` for callers that open images
+themselves.  PIL itself scales a 1x1 image to any size without complaint, which would
+only feed the model a flat colour and count it in the figures.  Only the first frame of animated files
 is read; EXIF orientation is ignored (boxes in ground truth refer to stored pixels).
 """
 import numpy
 from PIL import Image
 
 from chainer_see.data.errors import DataError
+
+#: smallest width and height (pixels) of an image that is read for a model
+MIN_SIDE = 3
 
 _SIXTEEN_BIT = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')
 _ALPHA = ('LA', 'La', 'PA', 'RGBA', 'RGBa')
@@ -77,13 +88,30 @@ def open_image(path):
     return img
 
 
+def check_size(path, size_wh, min_side=MIN_SIDE):
+    """Raise :class:`DataError` naming ``path`` when the image of ``size_wh = (W, H)`` has a
+    side under ``min_side`` pixels (see the module docstring)."""
+    w, h = size_wh
+    if min(w, h) < min_side:
+        raise DataError(path, None, 'image of %dx%d pixels is too small to read (each side '
+                                    'needs at least %d pixels)' % (w, h, min_side))
+
+
 def load_image(path, image_size=None, matte=1.0):
-    """Read ``path`` -> float32 ``(3, H, W)`` RGB in ``[0, 1]`` (see :func:`pil_to_array`)."""
-    return pil_to_array(open_image(path), image_size=image_size, matte=matte)
+    """Read ``path`` -> float32 ``(3, H, W)`` RGB in ``[0, 1]`` (see :func:`pil_to_array`).
+
+    With an ``image_size`` (the model input), an image smaller than :data:`MIN_SIDE`
+    pixels a side raises :class:`DataError`; without one any size is returned as stored.
+    """
+    img = open_image(path)
+    if image_size is not None:
+        check_size(path, img.size)
+    return pil_to_array(img, image_size=image_size, matte=matte)
 
 
-def image_size_of(path):
-    """``(H, W)`` of an image file from its header (no full decode)."""
+def image_size_of(path, min_side=MIN_SIDE):
+    """``(H, W)`` of an image file from its header (no full decode); an image with a side
+    under ``min_side`` pixels raises :class:`DataError` (it would set a model input)."""
     try:
         with Image.open(path) as img:
             w, h = img.size
@@ -91,4 +119,5 @@ def image_size_of(path):
         raise DataError(path, None, 'image file not found') from None
     except (OSError, ValueError, SyntaxError) as e:
         raise DataError(path, None, 'cannot read image (%s)' % (e,)) from None
+    check_size(path, (w, h), min_side)
     return h, w

@@ -30,7 +30,7 @@ import numpy
 
 from chainer_see.atomic import write_text
 from chainer_see.cli_types import count, positive_int
-from chainer_see.data.errors import EXIT_BAD_INPUT, DataError
+from chainer_see.data.errors import EXIT_BAD_INPUT, DataError, error_line
 from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference, tables
 from chainer_see.evaluation.boxes import reading_order_ious
@@ -51,7 +51,9 @@ def open_evaluation_set(dataset, config, data_dir='data', count=DEFAULT_COUNT, s
     Returns ``(dataset, note)``, ``note`` a line for the user or ``None``.  A curriculum
     JSON has no test set: its last (hardest) level's validation file is used, and the
     note says so.  Raises ``FileNotFoundError`` / ``DataError`` / ``ValueError`` with the
-    file or option named.
+    file or option named.  A dataset with its own char map (the synthetic ones) may differ
+    from the model's: :func:`fit_warning` says so and :func:`evaluate_model` compares
+    the labels by character.
     """
     from chainer_see.data import presets
     from chainer_see.data.ground_truth import load_curriculum
@@ -63,11 +65,87 @@ def open_evaluation_set(dataset, config, data_dir='data', count=DEFAULT_COUNT, s
                 'its last level, %s' % (dataset, load_curriculum(dataset)[-1].validation))
     ds = presets.evaluation_dataset(dataset, data_dir, image_size=tuple(config.image_size),
                                     count=count, skip_bad=skip_bad, char_map=char_map)
-    if ds.char_map != char_map:
-        raise ValueError('dataset %r is labelled with the %s char map (%d classes) but the '
-                         'model reads %d classes: pick a dataset made for this model'
-                         % (dataset, ds.char_map.name, len(ds.char_map), len(char_map)))
     return ds, note
+
+
+def _char_map_name(cm):
+    """``svhn`` / ``fsns`` for the built-in maps (also when stored as a list), else a name
+    or ``custom``."""
+    from chainer_see.data.char_map import CharMap
+    for name in ('svhn', 'fsns'):
+        if cm.chars == CharMap.load(name).chars:
+            return name
+    return cm.name or 'custom'
+
+
+def fit_warning(config, dataset):
+    """One line saying how ``dataset`` does not fit a model of ``config``, and what that
+    means for the figures; ``None`` when it fits.
+
+    Compared: word slots (the model's N against the data's words per image), characters
+    per word (T), and the char map.  The evaluation goes on in every case (see
+    :func:`evaluate_model`): words beyond the model's N slots or longer than its T
+    characters count as wrong, and labels of another char map are compared by character,
+    characters the model does not know counting as wrong.
+    """
+    parts = []
+    n, t = config.num_regions, config.num_chars
+    dn, dt = getattr(dataset, 'num_words', n), getattr(dataset, 'max_chars', t)
+    if dn > n:
+        parts.append('the model has %d word slot%s, the data up to %d words per image: words '
+                     'beyond slot %d can never be read and count as wrong, lowering every '
+                     'accuracy figure' % (n, '' if n == 1 else 's', dn, n))
+    elif dn < n:
+        extra = 'slot %d' % n if dn + 1 == n else 'slots %d..%d' % (dn + 1, n)
+        parts.append('the model has %d word slots, the data at most %d word%s per image: '
+                     '%s must read nothing, and a word read there counts against sequence '
+                     'and char accuracy' % (n, dn, '' if dn == 1 else 's', extra))
+    if dt > t:
+        parts.append('the model reads at most %d characters per word, the data has words of '
+                     'up to %d: longer words can never be read and count as wrong' % (t, dt))
+    model_map, data_map = config.get_char_map(), getattr(dataset, 'char_map', None)
+    if data_map is not None and data_map != model_map:
+        unknown = sorted(set(data_map.chars[1:]) - set(model_map.chars[1:]))
+        what = ('every character of the data is in the model\'s char map' if not unknown else
+                '%d of the data\'s %d characters are not in the model\'s char map: words '
+                'holding them can never be read and count as wrong'
+                % (len(unknown), len(data_map) - 1))
+        parts.append('the data is labelled with the %s char map (%d classes), the model reads '
+                     'the %s one (%d classes): labels are compared by character; %s'
+                     % (_char_map_name(data_map), len(data_map), _char_map_name(model_map),
+                        len(model_map), what))
+    if not parts:
+        return None
+    return 'the model does not fit the data: ' + '; '.join(parts)
+
+
+class _Relabel(object):
+    """Class ids of ``data_map`` -> ids of ``model_map`` (by character).
+
+    A character the model does not know gets an id past the model's classes (``K``,
+    ``K + 1``, ...), which no prediction can match; :attr:`truth_map` (the model's
+    characters, then those) decodes the relabelled truth to its real text.
+    """
+
+    def __init__(self, data_map, model_map):
+        index = {}
+        for i, c in enumerate(model_map.chars[1:], 1):
+            index.setdefault(c, i)
+        extra = []
+        table = numpy.zeros(len(data_map), numpy.int32)
+        for i, c in enumerate(data_map.chars):
+            if i == 0:
+                continue
+            if c not in index:
+                index[c] = len(model_map) + len(extra)
+                extra.append(c)
+            table[i] = index[c]
+        self.table = table
+        from chainer_see.data.char_map import CharMap
+        self.truth_map = CharMap(list(model_map.chars) + extra, name=model_map.name)
+
+    def __call__(self, labels):
+        return self.table[labels]
 
 
 def example_name(dataset, dataset_name, i):
@@ -135,7 +213,8 @@ def evaluate_model(model, dataset, batch_size=DEFAULT_BATCH, device=None, show_p
     The dataset's images must have the model's input size (``open_evaluation_set`` sees
     to it).  Batches are loaded one ahead in a thread while the model runs; test mode,
     no graph.  ``skip_bad`` reports unreadable images (through ``report``, default
-    stderr) and goes on; otherwise the first one raises its ``DataError``.
+    stderr) and goes on; otherwise the first one raises its ``DataError``.  Labels of a
+    dataset with another char map are compared by character (see :func:`fit_warning`).
     """
     from chainer_see.progress import Progress
 
@@ -145,6 +224,9 @@ def evaluate_model(model, dataset, batch_size=DEFAULT_BATCH, device=None, show_p
     report = report or (lambda text: sys.stderr.write(text + '\n'))
     ev = Evaluation()
     ev.views_match = getattr(dataset, 'num_views', 1) == V
+    data_map = getattr(dataset, 'char_map', None)
+    relabel = None if data_map is None or data_map == char_map else _Relabel(data_map, char_map)
+    truth_map = char_map if relabel is None else relabel.truth_map
     chunks = [list(range(s, min(s + batch_size, len(dataset))))
               for s in range(0, len(dataset), batch_size)]
     ids_all, lab_all, boxes_all, wc_all, c_all = [], [], [], [], []
@@ -157,6 +239,8 @@ def evaluate_model(model, dataset, batch_size=DEFAULT_BATCH, device=None, show_p
                 future = pool.submit(_load_batch, dataset, chunks[k + 1], skip_bad, report)
             ev.skipped += len(chunks[k]) - len(kept)
             if kept:
+                if relabel is not None:
+                    labels = relabel(labels)
                 r = inference.read(model, x, char_map, device)
                 ids_all.append(r.ids)
                 lab_all.append(labels)
@@ -164,7 +248,7 @@ def evaluate_model(model, dataset, batch_size=DEFAULT_BATCH, device=None, show_p
                 wc_all.append(r.word_confidences)
                 c_all.append(r.confidences)
                 ev.words.extend(r.words)
-                ev.label_words.extend(metrics.decode(labels, char_map))
+                ev.label_words.extend(metrics.decode(labels, truth_map))
                 for j, i in enumerate(kept):
                     ev.indices.append(i)
                     ev.names.append(example_name(dataset, dataset_name, i))
@@ -373,6 +457,40 @@ def save_visualizations(ev, dataset, folder, count, views):
 
 
 # ---------------------------------------------------------------------- the command
+def check_output_folder(path, option='--out', files=(), folders=()):
+    """Refuse an output folder that cannot hold the outputs, before any work is done.
+
+    ``path`` must be a folder or not exist yet (then its nearest existing parent must be
+    a writable folder); inside an existing one, ``files`` must not be folders and
+    ``folders`` must not be files.  Raises ``ValueError`` (``OPTION PATH: reason``, one
+    line); creates nothing.
+    """
+    def refuse(reason):
+        raise ValueError('%s %s: %s' % (option, path, reason))
+
+    if os.path.isdir(path):
+        for name in files:
+            if os.path.isdir(os.path.join(path, name)):
+                refuse('%s in it is a folder; it cannot be replaced by the %s file'
+                       % (name, name))
+        for name in folders:
+            target = os.path.join(path, name)
+            if os.path.exists(target) and not os.path.isdir(target):
+                refuse('%s in it is a file, not a folder' % name)
+        if not os.access(path, os.W_OK | os.X_OK):
+            refuse('the folder is not writable')
+        return
+    if os.path.exists(path) or os.path.islink(path):
+        refuse('exists and is not a folder (pass a folder, or a path that does not exist yet)')
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        refuse('%s is a file, not a folder' % parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        refuse('cannot create it: %s is not writable' % parent)
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Adds ``(default: X)`` to an option's help unless the help already says its default
     or there is none to say (``None``, flags)."""
@@ -419,7 +537,8 @@ def build_parser():
     p.add_argument('--out', default=None, metavar='DIR',
                    help='write report.json and predictions.csv (and the --visualize images) '
                         'into DIR, created if missing; existing files of those names are '
-                        'replaced (default: print only)')
+                        'replaced; an existing file as DIR is refused before any work '
+                        '(default: print only)')
     p.add_argument('--visualize', type=count, default=0, metavar='N',
                    help='save annotated images of the first N evaluated images into '
                         'OUT/visualizations (needs --out) (default: 0, none)')
@@ -461,9 +580,12 @@ def main(argv=None, stdout=None):
     if args.visualize and not args.out:
         parser.error('--visualize needs --out DIR (the images go to DIR/visualizations)')
     try:
+        if args.out:
+            check_output_folder(args.out, '--out', files=('report.json', 'predictions.csv'),
+                                folders=('visualizations',) if args.visualize else ())
         return _run(args, out)
     except (DataError, ValueError, FileNotFoundError) as e:
-        sys.stderr.write('error: %s\n' % e)
+        sys.stderr.write(error_line(e) + '\n')
         return EXIT_BAD_INPUT
 
 
@@ -479,6 +601,10 @@ def _run(args, out):
     p('dataset  %s' % describe_dataset(dataset_name, ds))
     if note:
         p('note     %s' % note)
+    warning = fit_warning(config, ds)
+    if warning:
+        sys.stderr.write('warning: %s\n' % warning)
+        sys.stderr.flush()
     ev = evaluate_model(model, ds, args.batch_size, device,
                         show_progress=False if args.no_progress else None,
                         skip_bad=args.skip_bad, dataset_name=dataset_name)

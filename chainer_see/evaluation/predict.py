@@ -27,11 +27,11 @@ import sys
 import numpy
 
 from chainer_see.cli_types import positive_int
-from chainer_see.data.errors import EXIT_BAD_INPUT, DataError
-from chainer_see.data.image import open_image, pil_to_array
+from chainer_see.data.errors import EXIT_BAD_INPUT, DataError, error_line
+from chainer_see.data.image import check_size, open_image, pil_to_array
 from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference
-from chainer_see.evaluation.evaluate import HelpFormatter
+from chainer_see.evaluation.evaluate import HelpFormatter, check_output_folder
 
 #: an image counts as multi-view when its aspect ratio is within this factor of the
 #: model input's (FSNS: 4:1 -> 3.33:1 .. 4.8:1)
@@ -107,16 +107,19 @@ def boxes_to_image(boxes, config, size, repeat):
 def _open(item, k):
     if isinstance(item, (str, bytes, os.PathLike)):
         path = os.fsdecode(item)
-        return path, open_image(path)
-    return '<image %d>' % k, item
+        img = open_image(path)
+    else:
+        path, img = '<image %d>' % k, item
+    check_size(path, img.size)
+    return path, img
 
 
 def iter_predict(model, images, batch_size=8, device=None, views='auto'):
     """Yield ``(Prediction, PIL image or None)`` for every item of ``images`` (paths or
     PIL images), in input order, a batch at a time (only one batch of images is held).
 
-    Unreadable files do not stop the others: their :class:`Prediction` carries the
-    ``error`` and the image is ``None``.
+    Unreadable files and images too small to read (``data.image.MIN_SIDE``) do not stop
+    the others: their :class:`Prediction` carries the ``error`` and the image is ``None``.
     """
     cfg = model.config
     char_map = cfg.get_char_map()
@@ -145,7 +148,9 @@ def iter_predict(model, images, batch_size=8, device=None, views='auto'):
         try:
             path, img = _open(item, k)
         except DataError as e:
-            pending.append(_failed(os.fsdecode(item), e.reason))
+            name = os.fsdecode(item) if isinstance(item, (str, bytes, os.PathLike)) \
+                else '<image %d>' % k
+            pending.append(_failed(name, e.reason))
             continue
         repeat, note = plan_views(img.size, cfg, views)
         pending.append((path, img, repeat, note))
@@ -230,7 +235,7 @@ def build_parser():
                         '(default: none: the file must carry its configuration)')
     p.add_argument('--out', default='predictions', metavar='DIR',
                    help='folder for the annotated images (IMAGE_NAME.see.png), created if '
-                        'missing')
+                        'missing; an existing file as DIR is refused before any work')
     p.add_argument('--no-draw', action='store_true', help='do not save annotated images')
     p.add_argument('--json', action='store_true',
                    help='print one JSON document (a list, one object per image; failed '
@@ -252,13 +257,13 @@ def main(argv=None, stdout=None):
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
     try:
+        if not args.no_draw:
+            check_output_folder(args.out, '--out')
         model, device, _, _ = inference.open_model(args.model, args.preset, args.gpu)
-    except (ValueError, FileNotFoundError) as e:
-        sys.stderr.write('error: %s\n' % e)
+    except (DataError, ValueError, FileNotFoundError) as e:
+        sys.stderr.write(error_line(e) + '\n')
         return EXIT_BAD_INPUT
     used, docs, failed = set(), [], 0
-    if not args.no_draw:
-        os.makedirs(args.out, exist_ok=True)
     for p, img in iter_predict(model, args.images, args.batch_size, device, args.views):
         if p.error is not None:
             failed += 1
@@ -268,6 +273,7 @@ def main(argv=None, stdout=None):
         annotated = None
         if not args.no_draw:
             stem = os.path.splitext(os.path.basename(p.path))[0] or 'image'
+            os.makedirs(args.out, exist_ok=True)    # only once there is something to save
             annotated = _unique_path(args.out, stem, used)
             annotate(p, img, model.config.views).save(annotated)
         docs.append(prediction_dict(p, annotated))
@@ -281,6 +287,7 @@ def main(argv=None, stdout=None):
         out.write('[\n' + ',\n'.join(json.dumps(d, ensure_ascii=False) for d in docs)
                   + '\n]\n')
     if failed:
-        sys.stderr.write('%d of %d images could not be read\n' % (failed, len(args.images)))
+        if len(args.images) > 1:     # one image: its own line has said it all
+            sys.stderr.write('%d of %d images could not be read\n' % (failed, len(args.images)))
         return EXIT_BAD_INPUT
     return 0

@@ -239,3 +239,30 @@ def test_failure_midway_removes_the_temporary_folder(tmp_path, monkeypatch):
         synthetic.write_dataset(ds, str(tmp_path / 'out'), show_progress=False)
     assert calls == [0, 1, 2, 3]
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_images_too_small_to_read_name_the_gt_line(tmp_path):
+    """A 1x1 or 2x2 image scales to any model input without complaint from PIL and only
+    feeds the model a flat colour: refused where it is read for a model, naming the line."""
+    from chainer_see.data.image import MIN_SIDE, load_image
+    Image.new('RGB', (8, 8)).save(str(tmp_path / 'a.png'))
+    Image.new('RGB', (1, 1)).save(str(tmp_path / 'dot.png'))
+    Image.new('RGB', (2, 2)).save(str(tmp_path / 'two.png'))
+    Image.new('RGB', (MIN_SIDE, 40)).save(str(tmp_path / 'thin.png'))
+    p = _gt(tmp_path, '1\t5\na.png\t1\t0\t0\t0\t0\ndot.png\t1\t0\t0\t0\t0\n'
+                      'two.png\t1\t0\t0\t0\t0\nthin.png\t1\t0\t0\t0\t0\n', image=False)
+    ds = GroundTruthDataset(p, 'svhn', image_size=(40, 40))
+    assert ds[0][0].shape == (3, 40, 40) and ds[3][0].shape == (3, 40, 40)
+    with pytest.raises(DataError, match=r'gt.tsv:3: image of 1x1 pixels is too small to read '
+                                        r'\(each side needs at least 3 pixels\): dot.png$'):
+        ds[1]
+    with pytest.raises(DataError, match=r'gt.tsv:4: image of 2x2 pixels is too small'):
+        ds[2]
+    # the first image decides the input size when none is given: checked there too
+    first = _gt(tmp_path, '1\t5\ntwo.png\t1\t0\t0\t0\t0\na.png\t1\t0\t0\t0\t0\n', 'first.tsv',
+                image=False)
+    with pytest.raises(DataError, match=r'first.tsv:2: image of 2x2 pixels is too small to '
+                                        r'read .*: two.png$'):
+        GroundTruthDataset(first, 'svhn')
+    # read as stored (no model input), any size is an image
+    assert load_image(str(tmp_path / 'dot.png')).shape == (3, 1, 1)

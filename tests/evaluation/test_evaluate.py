@@ -237,9 +237,80 @@ def test_missing_options_are_named(tmp_path, capsys, gt_set):
     assert 'not allowed with argument' in capsys.readouterr().err
 
 
-def test_a_dataset_of_another_char_map_is_refused(gt_set, capsys):
-    assert ev_mod.main([gt_set['model'], '--dataset', 'synthetic-fsns', '--count', '1']) == 2
-    assert 'char map' in capsys.readouterr().err
+def test_a_dataset_of_another_char_map_is_compared_by_character(tmp_path, capsys):
+    """A dataset labelled with another char map (here the svhn digits in reverse order):
+    evaluate_model compares by character, so a truth made from the model's own reading is
+    all right; compared by class id it would be nearly all wrong."""
+    from chainer_see.data.char_map import CharMap
+    cfg = h.tiny_svhn_config()
+    model = h.fixed_model(cfg)
+    chars = h.chars_of(cfg)
+    other = CharMap([chars[0]] + chars[:0:-1] + ['x'], name='reversed')   # 'x': not the model's
+    rng = numpy.random.RandomState(2)
+    images, labels, words = [], [], []
+    for k in range(4):
+        x = numpy.asarray(h.pattern_image(rng, (40, 40)), numpy.float32).transpose(2, 0, 1) / 255
+        truth = h.decode_plain(h.run_one(model, x)[0], chars)
+        if k == 3:
+            truth = ['x' + truth[0][1:], truth[1]]           # a character the model lacks
+        lab = numpy.zeros((2, 5), numpy.int32)
+        for n, w in enumerate(truth):
+            lab[n, :len(w)] = other.encode(w)
+        images.append(x)
+        labels.append(lab)
+        words.append(truth)
+
+    class Data(object):
+        char_map, num_words, max_chars, num_views = other, 2, 5, 1
+
+        def __len__(self):
+            return len(images)
+
+        def __getitem__(self, i):
+            return images[i], labels[i]
+
+    ev = ev_mod.evaluate_model(model, Data(), batch_size=3, show_progress=False)
+    assert ev.label_words == words                              # the true text, 'x' included
+    assert ev.figures['sequence_accuracy'] == pytest.approx(3 / 4.0)
+    assert ev.words[:3] == words[:3] and ev.words[3][0] != words[3][0]
+    warning = ev_mod.fit_warning(cfg, Data())
+    assert 'labelled with the reversed char map (12 classes), the model reads the svhn one ' \
+           '(11 classes): labels are compared by character; 1 of the data\'s 11 characters ' \
+           'are not in the model\'s char map' in warning
+    # through the command: a synthetic set of the fsns char map is evaluated, with one
+    # warning line on stderr (it used to be refused)
+    path = h.save(model, str(tmp_path / 'model.npz'), dataset='synthetic-fsns')
+    buf = io.StringIO()
+    assert ev_mod.main([path, '--count', '2', '--no-progress'], stdout=buf) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith('warning: the model does not fit the data: ')
+    assert 'the fsns char map (134 classes), the model reads the svhn one' in err[0]
+    assert 'images             2' in buf.getvalue()
+
+
+def test_more_words_and_characters_than_the_model_has_give_one_warning_line(gt_set, capsys):
+    """gt_set holds 3 words x 6 chars, the model 2 slots x 5: it evaluates (the extra word
+    and characters count wrong, as figures_plain counts them) after one warning line."""
+    buf = io.StringIO()
+    assert ev_mod.main([gt_set['model'], '--gt', gt_set['gt'], '--no-progress'],
+                       stdout=buf) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith('warning: the model does not fit the data: the model has 2 word '
+                             'slots, the data up to 3 words per image: words beyond slot 2 can '
+                             'never be read and count as wrong')
+    assert 'the model reads at most 5 characters per word, the data has words of up to 6' \
+        in err[0]
+    assert 'char map' not in err[0]
+    got = printed_figures(buf.getvalue())
+    assert got['sequence_accuracy'] == pytest.approx(gt_set['want']['sequence_accuracy'],
+                                                     abs=5.1e-5)
+    fits = h.tiny_svhn_config(num_regions=3, num_chars=6)
+    assert ev_mod.fit_warning(fits, ev_mod.open_evaluation_set(gt_set['gt'], fits)[0]) is None
+    fewer = ev_mod.fit_warning(h.tiny_svhn_config(num_regions=4, num_chars=6),
+                               ev_mod.open_evaluation_set(gt_set['gt'], fits)[0])
+    assert 'the model has 4 word slots, the data at most 3 words per image: slot 4 must ' \
+           'read nothing' in fewer
 
 
 def test_gpu_option(monkeypatch, capsys, gt_set):

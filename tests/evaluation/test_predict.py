@@ -54,7 +54,7 @@ def make_images(folder):
     put('sixteen.png', Image.fromarray(grey16.astype(numpy.uint16)))
     put('cmyk.jpg', h.pattern_image(rng, (40, 30), 'CMYK'))
     put('wide.png', h.pattern_image(rng, (120, 25)))
-    put('tiny.png', h.pattern_image(rng, (2, 3)))
+    put('tiny.png', h.pattern_image(rng, (3, 4)))     # the smallest size read (MIN_SIDE 3)
     return paths
 
 
