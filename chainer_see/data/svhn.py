@@ -13,6 +13,19 @@ enlarged by 30 % of its width / height on every side, cut out (parts outside the
 photo read black), and resized to 64x64 with bilinear filtering (the aspect ratio is
 not kept).  Numbers with more than 5 digits are dropped and counted.
 
+Digit boxes outside the photo (SVHN has boxes that start a pixel or two above or left of
+their image, and a damaged ``digitStruct.mat`` can pair a photo with another photo's
+boxes).  A box is compared with the photo's area ``[0, W] x [0, H]`` (pixel ``i`` covers
+``[i, i + 1)``):
+
+* partly outside: the box is clipped to the photo (the ink of a digit can only be where
+  the photo is) before the crop and the true box are computed, and counted
+  (``clipped digit boxes`` in ``conversion.json`` and the summary line);
+* entirely outside (no area left after clipping): the entry cannot describe this photo,
+  which is a :class:`DataError` naming ``digitStruct.mat``, the image index (1-based) and
+  file name, and the digit; with ``skip_bad`` the image is skipped, reported and counted
+  (``skipped: digit box outside its image``).
+
 Output of :func:`convert_svhn` (``out/``)::
 
     images/<name>.png     the crops (SVHN's file names)
@@ -45,6 +58,9 @@ SvhnEntry.__doc__ = """One image of digitStruct.mat: ``labels`` list of int (10 
 ``boxes`` float64 (k, 4) as ``(left, top, width, height)``, left to right."""
 
 _FIELDS = ('label', 'left', 'top', 'width', 'height')
+#: ``conversion.json`` keys of the digit boxes outside their photo (see the docstring)
+OUTSIDE = 'skipped: digit box outside its image'
+CLIPPED = 'clipped digit boxes'
 
 
 def label_to_char(label):
@@ -131,6 +147,29 @@ def _validate(path, i, name, vals):
     return SvhnEntry(i, name, labels, boxes)
 
 
+def clip_digit_boxes(path, where, entry, size_wh):
+    """The digit boxes of ``entry`` clipped to a photo of ``size_wh = (W, H)``.
+
+    Returns ``(boxes float64 (k, 4) as (left, top, width, height), number clipped)``;
+    a box entirely outside the photo raises :class:`DataError` (``path``, ``where``).
+    """
+    W, H = size_wh
+    b = numpy.asarray(entry.boxes, numpy.float64).reshape(-1, 4)
+    x0, y0 = b[:, 0], b[:, 1]
+    x1, y1 = x0 + b[:, 2], y0 + b[:, 3]
+    cx0, cx1 = numpy.clip(x0, 0, W), numpy.clip(x1, 0, W)
+    cy0, cy1 = numpy.clip(y0, 0, H), numpy.clip(y1, 0, H)
+    outside = (cx1 <= cx0) | (cy1 <= cy0)
+    if outside.any():
+        j = int(numpy.flatnonzero(outside)[0])
+        raise DataError(path, where, 'digit %d (%s) box left %g, top %g, width %g, height %g '
+                        'lies entirely outside the %dx%d image'
+                        % (j + 1, label_to_char(entry.labels[j]), b[j, 0], b[j, 1], b[j, 2],
+                           b[j, 3], W, H))
+    clipped = (cx0 != x0) | (cx1 != x1) | (cy0 != y0) | (cy1 != y1)
+    return numpy.stack([cx0, cy0, cx1 - cx0, cy1 - cy0], axis=1), int(clipped.sum())
+
+
 def crop_number(img, digit_boxes, size=(64, 64), enlarge=0.3):
     """Cut the house number out of ``img`` by the Table 1 protocol.
 
@@ -165,12 +204,16 @@ def crop_number(img, digit_boxes, size=(64, 64), enlarge=0.3):
 def convert_svhn(src, out, digit_struct=None, size=(64, 64), enlarge=0.3, max_digits=5,
                  skip_bad=False, report=None, overwrite=False, gt_format='words',
                  show_progress=None):
-    """SVHN folder (``N.png`` + ``digitStruct.mat``) -> crops, ground truth, boxes JSON."""
+    """SVHN folder (``N.png`` + ``digitStruct.mat``) -> crops, ground truth, boxes JSON.
+
+    Digit boxes partly outside their photo are clipped to it, boxes entirely outside are
+    bad input (see the module docstring).  Returns the counts of ``conversion.json``.
+    """
     digit_struct = digit_struct or os.path.join(src, 'digitStruct.mat')
     policy = BadInputPolicy(skip_bad, report)
     entries = read_digit_struct(digit_struct, on_error=policy)
     char_map = CharMap.load('svhn')
-    counts = collections.Counter()
+    counts = collections.Counter({OUTSIDE: 0, CLIPPED: 0})
     rows, boxes = [], []
     ext = '.txt' if gt_format == 'readable' else '.tsv'
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
@@ -181,20 +224,27 @@ def convert_svhn(src, out, digit_struct=None, size=(64, 64), enlarge=0.3, max_di
                 counts['dropped: more than %d digits' % max_digits] += 1
                 continue
             where = 'image %d (%s)' % (e.index + 1, e.name)
+            outside = False
             try:
                 try:
                     img = open_image(os.path.join(src, e.name))
                 except DataError as err:
                     raise DataError(digit_struct, where, err.reason) from None
-                crop, box = crop_number(img, e.boxes, size, enlarge)
+                outside = True
+                digit_boxes, clipped = clip_digit_boxes(digit_struct, where, e, img.size)
+                outside = False
+                crop, box = crop_number(img, digit_boxes, size, enlarge)
             except DataError as err:
                 policy(err)
+                if outside:
+                    counts[OUTSIDE] += 1
                 continue
             rel = 'images/' + os.path.splitext(e.name)[0] + '.png'
             crop.save(os.path.join(tmp, rel))
             rows.append((rel, [''.join(label_to_char(v) for v in e.labels)]))
             boxes.append((rel, (size[1], size[0]), box[None]))
             counts['kept'] += 1
+            counts[CLIPPED] += clipped
         if not rows:
             raise DataError(digit_struct, None, 'no image could be converted')
         write_ground_truth(os.path.join(tmp, 'gt' + ext), rows, 1, max_digits, char_map,
@@ -204,8 +254,10 @@ def convert_svhn(src, out, digit_struct=None, size=(64, 64), enlarge=0.3, max_di
         with open(os.path.join(tmp, 'conversion.json'), 'w') as f:
             json.dump(dict(sorted(counts.items())), f, indent=1)
     dropped = sum(v for k, v in counts.items() if k.startswith('dropped'))
-    policy.report('%d images, %d crops written, %d dropped (more than %d digits), %d bad'
-                  % (counts['images'], counts['kept'], dropped, max_digits, policy.skipped))
+    policy.report('%d images, %d crops written, %d dropped (more than %d digits), %d bad '
+                  '(%d with a digit box outside its image), %d digit boxes clipped to their '
+                  'image' % (counts['images'], counts['kept'], dropped, max_digits,
+                             policy.skipped, counts[OUTSIDE], counts[CLIPPED]))
     return dict(counts)
 
 

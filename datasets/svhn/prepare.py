@@ -9,6 +9,12 @@ from those crops.
 
 Exit status 2 on bad input (the message names the file and the image or line);
 nothing is left in OUT after a failure.
+
+Digit boxes outside their photo (crops): a box partly outside is clipped to the photo
+(and counted as "clipped digit boxes"); a box entirely outside means the digitStruct.mat
+entry does not describe that photo: an error naming digitStruct.mat, the image number
+and file, or with --skip-bad a skipped image, counted in the summary line and in
+conversion.json.
 """
 import argparse
 import os
@@ -31,7 +37,11 @@ def build_parser():
     c = sub.add_parser('crops', formatter_class=fmt,
                        help='SVHN folder -> 64x64 crops + gt.tsv + gt.boxes.json',
                        description='Crop every house number: union box of its digits '
-                                   'enlarged by --enlarge on every side, resized to --size.')
+                                   'enlarged by --enlarge on every side, resized to --size. '
+                                   'A digit box partly outside its photo is clipped to the '
+                                   'photo (counted); one entirely outside it is an error '
+                                   'naming the digitStruct.mat entry (image number and '
+                                   'file), or with --skip-bad a skipped, counted image.')
     c.add_argument('src', help='SVHN folder with N.png files and digitStruct.mat')
     c.add_argument('out', help='output folder (must not exist or be empty; written atomically)')
     c.add_argument('--digit-struct', default=None,
@@ -42,8 +52,9 @@ def build_parser():
     c.add_argument('--max-digits', type=int, default=5,
                    help='numbers with more digits are dropped (and counted); also T of the gt')
     c.add_argument('--skip-bad', action='store_true',
-                   help='report and skip bad images (bad labels or boxes, missing or '
-                        'unreadable files) instead of stopping with an error')
+                   help='report and skip bad images (bad labels, boxes entirely outside '
+                        'their photo, missing or unreadable files) instead of stopping with '
+                        'an error; the summary line counts them')
     add_output_options(c)
 
     for kind, text in (('grid', 'four crops in a regular 2x2 grid'),
