@@ -113,3 +113,60 @@ class PaddedLabels(chainer.dataset.DatasetMixin):
         out = numpy.zeros((self.num_words, self.max_chars), numpy.int32)
         out[:labels.shape[0], :labels.shape[1]] = labels
         return image, out
+
+
+class Subset(chainer.dataset.DatasetMixin):
+    """Examples ``start .. stop - 1`` of ``dataset``, with all its attributes.
+
+    Chainer's ``split_dataset`` returns a ``SubDataset`` that hides ``num_words``,
+    ``char_map``, ``true_boxes`` ... of the dataset it splits; this view keeps them
+    (``true_boxes(i)`` is the wrapped dataset's ``true_boxes(start + i)``).  Used for
+    the validation split of a single ground-truth file.
+    """
+
+    def __init__(self, dataset, start, stop):
+        if not 0 <= start <= stop <= len(dataset):
+            raise ValueError('Subset [%d, %d) does not lie in a dataset of %d examples'
+                             % (start, stop, len(dataset)))
+        self.dataset = dataset
+        self.start = int(start)
+        self.stop = int(stop)
+
+    def __len__(self):
+        return self.stop - self.start
+
+    def __getattr__(self, name):
+        if name == 'dataset' or name.startswith('__'):
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def _index(self, i):
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError('index %d out of range for %d examples' % (i, n))
+        return self.start + i
+
+    def get_example(self, i):
+        return self.dataset[self._index(i)]
+
+    def true_boxes(self, i):
+        f = getattr(self.dataset, 'true_boxes', None)
+        return f(self._index(i)) if f is not None else None
+
+    def image_path(self, i):
+        return self.dataset.image_path(self._index(i))
+
+    def words(self, i):
+        return self.dataset.words(self._index(i))
+
+
+def split_held_out(dataset, fraction, cap):
+    """``(train, validation)`` of one dataset: validation is its last ``fraction`` of the
+    examples (at least 1, at most ``cap``).  A dataset of one example is both."""
+    n_val = min(cap, max(1, int(round(len(dataset) * fraction))))
+    if n_val >= len(dataset):
+        return dataset, dataset
+    n = len(dataset)
+    return Subset(dataset, 0, n - n_val), Subset(dataset, n - n_val, n)

@@ -27,9 +27,9 @@ import collections
 import dataclasses
 import os
 
-import chainer
-
 from chainer_see.data.datasets import GroundTruthDataset
+from chainer_see.data.datasets import split_held_out
+from chainer_see.data.errors import DataError
 from chainer_see.data.ground_truth import load_curriculum
 from chainer_see.data.synthetic import SyntheticDataset
 
@@ -126,14 +126,6 @@ def _data_file(preset, data_dir, relative):
     return path
 
 
-def _held_out(dataset, fraction, cap):
-    """Split a file dataset into (train, validation): the last ``fraction`` (at most ``cap``)."""
-    n_val = min(cap, max(1, int(round(len(dataset) * fraction))))
-    if n_val >= len(dataset):
-        return dataset, dataset
-    return chainer.datasets.split_dataset(dataset, len(dataset) - n_val)
-
-
 def curriculum_levels(dataset, data_dir='data', image_size=None, seed=0,
                       validation_size=256, validation_fraction=0.05, skip_bad=False,
                       char_map=None):
@@ -173,13 +165,13 @@ def curriculum_levels(dataset, data_dir='data', image_size=None, seed=0,
         if preset.curriculum:
             return _curriculum_file(_data_file(preset, data_dir, preset.curriculum), read)
         train = read(_data_file(preset, data_dir, preset.train))
-        return [Level(preset.name, *_held_out(train, validation_fraction, 5000))]
+        return [Level(preset.name, *split_held_out(train, validation_fraction, 5000))]
     if not os.path.exists(dataset):
         raise FileNotFoundError('dataset file %s does not exist' % dataset)
     if dataset.endswith('.json'):
         return _curriculum_file(dataset, read)
     train = read(dataset)
-    return [Level(os.path.basename(dataset), *_held_out(train, validation_fraction, 5000))]
+    return [Level(os.path.basename(dataset), *split_held_out(train, validation_fraction, 5000))]
 
 
 def _file_reader(dataset, image_size, skip_bad, char_map):
@@ -188,9 +180,23 @@ def _file_reader(dataset, image_size, skip_bad, char_map):
         char_map = 'svhn' if is_path(dataset) else get_preset(dataset).char_map
 
     def read(path):
-        return GroundTruthDataset(path, char_map=char_map, image_size=image_size,
-                                  skip_bad=skip_bad)
+        try:
+            return GroundTruthDataset(path, char_map=char_map, image_size=image_size,
+                                      skip_bad=skip_bad)
+        except DataError as e:
+            if not _wrong_char_map(e):
+                raise
+            raise DataError(e.path, e.line, e.reason + CHAR_MAP_HINT) from None
     return read
+
+
+#: Appended to a label the char map cannot hold: the one option that fixes it.
+CHAR_MAP_HINT = ('; the labels are in another character set: choose it with '
+                 '--char-map svhn|fsns|FILE.json (or --model fsns)')
+
+
+def _wrong_char_map(error):
+    return 'unknown class id' in error.reason or 'is not in char map' in error.reason
 
 
 def _curriculum_file(path, read):

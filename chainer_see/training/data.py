@@ -208,6 +208,28 @@ class CurriculumData(object):
         """``{'train': n, 'validation': n}`` of this replica at ``level``."""
         return {'train': len(self.train(level)[0]), 'validation': len(self.validation(level))}
 
+    def check_fits(self, config, word_weights=None):
+        """Check every level against the model of ``config`` before training starts.
+
+        One SEE model reads one input size, one character set and one number of views
+        for the whole run (as in the published code, where they are fixed when the model
+        is built); N and T follow the levels.  ``ValueError`` with one line naming the
+        level and file where a level's images or labels do not fit, so that a mismatch
+        stops the run before its first iteration rather than at a level switch hours in.
+        ``word_weights``: the loss's per-slot weights, which bound N.
+        """
+        want_chars = list(config.get_char_map().chars)
+        for k, level in enumerate(self.levels):
+            for split in ('train', 'validation'):
+                _check_dataset(getattr(level, split), config, want_chars,
+                               'level %d (%s) %s' % (k + 1, level.name, split))
+        N = max(self.label_shape(k)[0] for k in range(self.num_levels))
+        if word_weights is not None and len(word_weights) < N:
+            raise ValueError('the curriculum reaches %d words per image, but the loss weighs '
+                             'at most %d word slots (the published FSNS loss); use at most %d '
+                             'words or another --loss-mode' % (N, len(word_weights),
+                                                               len(word_weights)))
+
     def describe(self):
         """JSON-ready description of the levels (for ``config.json``)."""
         out = []
@@ -219,6 +241,27 @@ class CurriculumData(object):
                         'validation': [_describe(lv.validation)
                                        for lv in (inc[-1:] if self.curriculum else inc)]})
         return out
+
+
+def _check_dataset(ds, config, want_chars, where):
+    where = '%s, %s' % (where, getattr(ds, 'path', type(ds).__name__))
+    size = tuple(int(v) for v in ds.image_size)
+    if size != tuple(config.image_size):
+        raise ValueError(
+            '%s: images are %dx%d (W x H) but the model reads %dx%d: every curriculum level '
+            'must have the input size of the one model; prepare the levels at one size, or '
+            'give --model to resize every level to its preset size'
+            % (where, size[1], size[0], config.image_size[1], config.image_size[0]))
+    chars = list(ds.char_map.chars)
+    if chars != want_chars:
+        raise ValueError('%s: labels use char map %s (%d classes), the model %s (%d classes)'
+                         % (where, ds.char_map.name or 'from a file', len(chars),
+                            config.char_map if isinstance(config.char_map, str)
+                            else 'from a file', len(want_chars)))
+    views = int(getattr(ds, 'num_views', 1) or 1)
+    if views > 1 and views != config.views:
+        raise ValueError('%s: the boxes file says %d views per image, the model reads %d'
+                         % (where, views, config.views))
 
 
 def _describe(ds):
