@@ -24,11 +24,15 @@ Output (``out/``)::
     <split>_<k>.tsv       curriculum level k: the images with exactly k words, N = k
     curriculum.json       [{"train": "train_<k>.tsv", "validation": "validation_<k>.tsv"}, ...]
                           for each k whose train and validation files are non-empty
-    conversion.json       counts: records read, kept, dropped by reason, skipped as bad
+    conversion.json       counts: records read, kept, dropped by reason, skipped as bad;
+                          ``curriculum``: the levels written and, per level dropped, why
 
 Levels hold *exactly* k words so that adding level k+1 to the data of levels <= k (as
 the curriculum does, padding old labels with empty slots) repeats no image.  Empty
-level files are not written.
+level files are not written.  A level ``k`` goes into the curriculum only when both the
+train and the validation split have images with exactly ``k`` words; every level left
+out is reported in one line (``curriculum level k (exactly k words) dropped: <why>``)
+and listed with its reason under ``curriculum.dropped`` in ``conversion.json``.
 """
 import collections
 import io
@@ -128,6 +132,49 @@ def check_png(data):
     return out.getvalue()
 
 
+def plan_curriculum(rows, min_words, max_words):
+    """Which curriculum levels ``min_words..max_words`` can be written, and why the others
+    cannot.
+
+    ``rows``: ``{split: [(path, words), ...]}`` of the kept images.  A level ``k`` needs
+    train *and* validation images with exactly ``k`` words (the curriculum validates each
+    level on its own images).  Returns ``{'levels': [k, ...], 'dropped': {'k': reason},
+    'note': line or None}`` (``note`` when no curriculum can be written at all, e.g. no
+    validation split was converted; levels are then not listed one by one).
+    """
+    plan = {'levels': [], 'dropped': collections.OrderedDict(), 'note': None}
+    if 'train' not in rows:
+        plan['note'] = None if not rows else 'the train split was not converted'
+        return plan
+    if not rows['train']:
+        plan['note'] = 'no train image was kept'
+        return plan
+    if not rows.get('validation'):
+        plan['note'] = ('no validation image: the validation split was not converted'
+                        if 'validation' not in rows else 'no validation image was kept')
+        return plan
+    for k in range(min_words, max_words + 1):
+        n_train = sum(len(w) == k for _, w in rows['train'])
+        n_val = sum(len(w) == k for _, w in rows['validation'])
+        if n_train and n_val:
+            plan['levels'].append(k)
+            continue
+        if not n_train and not n_val:
+            reason = 'no train and no validation image has exactly %d word%s' % (
+                k, '' if k == 1 else 's')
+        elif not n_val:
+            reason = ('%d train image%s but no validation image with exactly %d word%s (a level '
+                      'is validated on its own images)' % (n_train, '' if n_train == 1 else 's',
+                                                            k, '' if k == 1 else 's'))
+        else:
+            reason = '%d validation image%s but no train image with exactly %d word%s' % (
+                n_val, '' if n_val == 1 else 's', k, '' if k == 1 else 's')
+        plan['dropped'][str(k)] = reason
+    if not plan['levels']:
+        plan['note'] = 'no word count has both train and validation images'
+    return plan
+
+
 def convert_fsns(src, out, min_words=1, max_words=4, max_chars=21, splits=SPLITS,
                  skip_bad=False, report=None, overwrite=False, gt_format='words',
                  show_progress=None):
@@ -181,7 +228,6 @@ def convert_fsns(src, out, min_words=1, max_words=4, max_chars=21, splits=SPLITS
                     f.write(png)
                 rows[split].append((rel, words))
                 c['kept'] += 1
-        levels = []
         for split, split_rows in rows.items():
             if not split_rows:
                 say('%s: no image kept' % split)
@@ -193,17 +239,19 @@ def convert_fsns(src, out, min_words=1, max_words=4, max_chars=21, splits=SPLITS
                 if level_rows:
                     write_ground_truth(os.path.join(tmp, '%s_%d%s' % (split, k, ext)),
                                        level_rows, k, max_chars, char_map, gt_format)
-        for k in range(min_words, max_words + 1):
-            tr, va = 'train_%d%s' % (k, ext), 'validation_%d%s' % (k, ext)
-            if os.path.exists(os.path.join(tmp, tr)) and os.path.exists(os.path.join(tmp, va)):
-                levels.append((tr, va))
-        if levels:
-            write_curriculum(os.path.join(tmp, 'curriculum.json'), levels)
-        elif 'train' in rows:
-            say('no curriculum written: it needs train and validation images of the same '
-                'word count')
+        curriculum = plan_curriculum(rows, min_words, max_words)
+        for k, reason in curriculum['dropped'].items():
+            say('curriculum level %s (exactly %s word%s) dropped: %s'
+                % (k, k, '' if k == '1' else 's', reason))
+        if curriculum['levels']:
+            write_curriculum(os.path.join(tmp, 'curriculum.json'),
+                             [('train_%d%s' % (k, ext), 'validation_%d%s' % (k, ext))
+                              for k in curriculum['levels']])
+        elif curriculum['note']:
+            say('no curriculum written: %s' % curriculum['note'])
         for split, c in split_counts.items():
             counts[split] = dict(sorted(c.items()))
+        counts['curriculum'] = curriculum
         counts['options'] = {'min_words': min_words, 'max_words': max_words,
                              'max_chars': max_chars, 'shards': total_shards,
                              'skipped_bad': policy.skipped}

@@ -8,6 +8,11 @@ curriculum JSON.
 FSNS_ROOT holds train/, validation/ and test/ folders of shards as downloaded.
 Output layout and rules: see chainer_see/data/fsns.py.  Exit status 2 on bad input
 (message names the shard and record); nothing is left in OUT after a failure.
+
+Curriculum level k holds the images with exactly k words and needs both train and
+validation images of that count; a level left out is said in one line on stderr
+("curriculum level k (exactly k words) dropped: <why>") and recorded with its reason in
+OUT/conversion.json under "curriculum".
 """
 import argparse
 import os

@@ -100,3 +100,40 @@ def test_fsns_word_filters(tmp_path):
     assert counts['train'] == {'dropped: a word longer than 8 chars': 1,
                                'dropped: more than 3 words': 1, 'kept': 1, 'records': 3}
     assert read_ground_truth(os.path.join(out, 'train_2.tsv'), FSNS).num_words == 2
+
+
+def test_dropped_curriculum_levels_are_said_and_recorded(tmp_path):
+    """train: 1, 2, 3 and 4 words; validation: 2 words only: levels 1, 3 and 4 lack
+    validation images; with --max-words 5, level 5 has neither."""
+    src = str(tmp_path / 'fsns')
+    _write_fsns(src, 'train', [['Gare', 'Quai Voltaire', 'Avenue Victor Hugo',
+                                'Rue de la Paix']])
+    _write_fsns(src, 'validation', [['Place Pasteur', 'Rue X']], seed=50)
+    said = []
+    counts = convert_fsns(src, str(tmp_path / 'out'), max_words=5, report=said.append)
+    want = {'1': '1 train image but no validation image with exactly 1 word (a level is '
+                 'validated on its own images)',
+            '3': '1 train image but no validation image with exactly 3 words (a level is '
+                 'validated on its own images)',
+            '4': '1 train image but no validation image with exactly 4 words (a level is '
+                 'validated on its own images)',
+            '5': 'no train and no validation image has exactly 5 words'}
+    assert counts['curriculum'] == {'levels': [2], 'dropped': want, 'note': None}
+    conv = json.load(open(str(tmp_path / 'out' / 'conversion.json')))
+    assert conv['curriculum'] == counts['curriculum']
+    lines = [m for m in said if m.startswith('curriculum level')]
+    assert lines == ['curriculum level %s (exactly %s word%s) dropped: %s'
+                     % (k, k, '' if k == '1' else 's', want[k]) for k in '1345']
+    assert [os.path.basename(a) for a, _ in
+            load_curriculum(str(tmp_path / 'out' / 'curriculum.json'))] == ['train_2.tsv']
+
+
+def test_no_curriculum_without_a_validation_split_is_one_line(tmp_path):
+    src = str(tmp_path / 'fsns')
+    _write_fsns(src, 'train', [['Gare', 'Quai Voltaire']])
+    said = []
+    counts = convert_fsns(src, str(tmp_path / 'out'), report=said.append)
+    note = 'no validation image: the validation split was not converted'
+    assert counts['curriculum'] == {'levels': [], 'dropped': {}, 'note': note}
+    assert [m for m in said if 'curriculum' in m] == ['no curriculum written: ' + note]
+    assert not os.path.exists(str(tmp_path / 'out' / 'curriculum.json'))
