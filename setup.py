@@ -3,7 +3,17 @@
 Chainer 7.8.1 is an sdist whose setup imports ``pkg_resources``; build it with
 ``PIP_CONSTRAINT=constraints.txt`` (setuptools < 70, numpy < 2), as the README shows.
 """
-from setuptools import setup
+import sys
+
+#: Chainer 7.8.1 imports ``numpy.distutils``, gone on Python 3.12; numpy < 2 (which
+#: Chainer needs) has no wheels before 3.9.
+PYTHON_REQUIRES = '>=3.9,<3.12'
+if not (3, 9) <= sys.version_info[:2] < (3, 12):
+    sys.exit('chainer-see needs Python 3.9, 3.10 or 3.11 (Chainer 7.8.1 does not import on '
+             '3.12 and newer); this is Python %d.%d: use python3.11 -m venv'
+             % sys.version_info[:2])
+
+from setuptools import setup  # noqa: E402  (after the version check, which needs no setuptools)
 
 GPU = ['cupy-cuda12x<14']
 MN = ['mpi4py', 'openmpi']
@@ -19,7 +29,7 @@ setup(
     description='SEE: semi-supervised end-to-end scene text recognition in Chainer + CuPy',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
-    python_requires='>=3.9',
+    python_requires=PYTHON_REQUIRES,
     packages=[
         'chainer_see',
         'chainer_see.functions',
