@@ -14,7 +14,8 @@ Every PIL mode is converted:
 - ``F`` (32-bit float): taken as already in ``[0, 1]`` and clipped.
 
 Images are resized to ``image_size = (H, W)`` with PIL's bilinear filter (which
-averages over the footprint when shrinking).
+averages over the footprint when shrinking).  Only the first frame of animated files
+is read; EXIF orientation is ignored (boxes in ground truth refer to stored pixels).
 
 Too small: an image with a side under :data:`MIN_SIDE` pixels cannot show one character
 (the smallest pixel fonts draw a digit in 3x5 pixels, 3 in the narrow direction however
@@ -22,8 +23,7 @@ it is turned), so it is refused with a :class:`DataError` where it is read for a
 :func:`load_image` with an ``image_size``, :func:`image_size_of` (which decides a model
 input from the first image) and :func:`check_size` for callers that open images
 themselves.  PIL itself scales a 1x1 image to any size without complaint, which would
-only feed the model a flat colour and count it in the figures.  Only the first frame of animated files
-is read; EXIF orientation is ignored (boxes in ground truth refer to stored pixels).
+only feed the model a flat colour and count it in the figures.
 """
 import numpy
 from PIL import Image

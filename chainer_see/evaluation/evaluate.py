@@ -16,6 +16,13 @@ What is measured (on the held-out set, every image resized to the model input):
   ``>= 0.5``.  Both ``None`` (JSON ``null``, printed ``n/a``) without true boxes, or when
   the data's views differ from the model's.  Box conventions: ``evaluation.boxes``.
 * ``confidence`` per image (``predictions.csv``): see ``evaluation.inference``.
+
+A model that does not fit the data (fewer or more word slots than the data's words per
+image, fewer characters per word, another char map) is evaluated all the same, after one
+``warning:`` line on stderr that says what differs and what it does to the figures
+(:func:`fit_warning`); labels of another char map are compared by character.  Bad input
+(a damaged model file, an ``--out`` that is a file, an unreadable or too small image) is
+one ``error:`` line and exit status 2; ``--out`` is checked before any work.
 """
 import argparse
 import concurrent.futures
