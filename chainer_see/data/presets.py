@@ -148,7 +148,7 @@ def curriculum_levels(dataset, data_dir='data', image_size=None, seed=0,
     Returns:
         list of ``Level(name, train, validation)``.
     """
-    read = _file_reader(dataset, image_size, skip_bad, char_map)
+    read = _file_reader(dataset, image_size, skip_bad, char_map, TRAIN_HINT)
     if not is_path(dataset):
         preset = get_preset(dataset)
         if preset.synthetic:
@@ -174,7 +174,7 @@ def curriculum_levels(dataset, data_dir='data', image_size=None, seed=0,
     return [Level(os.path.basename(dataset), *split_held_out(train, validation_fraction, 5000))]
 
 
-def _file_reader(dataset, image_size, skip_bad, char_map):
+def _file_reader(dataset, image_size, skip_bad, char_map, hint):
     """``path -> GroundTruthDataset`` with the char map of ``dataset`` (or the one given)."""
     if char_map is None:
         char_map = 'svhn' if is_path(dataset) else get_preset(dataset).char_map
@@ -186,13 +186,16 @@ def _file_reader(dataset, image_size, skip_bad, char_map):
         except DataError as e:
             if not _wrong_char_map(e):
                 raise
-            raise DataError(e.path, e.line, e.reason + CHAR_MAP_HINT) from None
+            raise DataError(e.path, e.line, e.reason + hint) from None
     return read
 
 
-#: Appended to a label the char map cannot hold: the one option that fixes it.
-CHAR_MAP_HINT = ('; the labels are in another character set: choose it with '
-                 '--char-map svhn|fsns|FILE.json (or --model fsns)')
+#: Appended to a label the char map cannot hold: for training, the option that fixes it;
+#: for evaluation (read with the model's char map), why it cannot be fixed there.
+TRAIN_HINT = ('; the labels are in another character set: choose it with '
+              '--char-map svhn|fsns|FILE.json (or --model fsns)')
+EVALUATION_HINT = ("; the labels are in another character set than the model's: this model "
+                   "was not trained to read them")
 
 
 def _wrong_char_map(error):
@@ -213,7 +216,7 @@ def evaluation_dataset(dataset, data_dir='data', image_size=None, count=1000, sk
     validation file of its last (hardest) level; any other path is read as it is.
     ``image_size`` and ``char_map`` as in :func:`curriculum_levels`.
     """
-    read = _file_reader(dataset, image_size, skip_bad, char_map)
+    read = _file_reader(dataset, image_size, skip_bad, char_map, EVALUATION_HINT)
     if is_path(dataset):
         if not os.path.exists(dataset):
             raise FileNotFoundError('ground-truth file %s does not exist' % dataset)
