@@ -68,3 +68,32 @@ def test_cli_exits_3_with_one_line_when_training_diverges(tmp_path):
     assert len(lines) == 1 and 'diverged at iteration 1' in lines[0]
     assert 'Traceback' not in proc.stderr
     assert not os.path.exists(os.path.join(str(tmp_path), 'model.npz'))
+
+
+def test_unsound_states_a_loss_jump_and_huge_weights_but_follows_a_new_level():
+    from chainer_see.training.extensions.nan_guard import NaNGuard
+
+    class Trainer(object):
+        def __init__(self):
+            self.updater = type('U', (), {'iteration': 0})()
+            self.observation = {}
+
+    link = chainer.links.Linear(2, 2)
+    guard = NaNGuard(target=link)
+    trainer = Trainer()
+
+    def step(loss):
+        trainer.updater.iteration += 1
+        trainer.observation = {'main/loss': numpy.float32(loss)}
+        guard(trainer)
+        return guard.unsound(trainer)
+
+    assert [step(v) for v in (5.0, 50.0, 4.0, 3.0, 3.0)] == [None] * 5   # too few to judge
+    assert step(41.0) == ('the loss 41 is more than 10 times the median 4 of the last 5 '
+                          'iterations')
+    assert step(29.0) is None                        # 29 < 10 x median 4.5
+    for _ in range(30):                              # a new level: the median follows it
+        step(300.0)
+    assert guard.median() == 300.0 and step(310.0) is None
+    link.W.array[1, 0] = 2e6
+    assert step(300.0) == 'parameter /W reaches 2e+06 in magnitude (bound 1e+06)'

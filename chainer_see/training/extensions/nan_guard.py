@@ -6,11 +6,28 @@ snapshot writer of the same iteration never sees the broken state, and raises
 ``train.py`` prints that message alone and exits with status 3; the snapshots already
 written stay as they are and no ``model.npz`` is written from the broken weights.
 
+A run usually blows up before it produces NaN: the loss jumps and the weights grow to
+1e20 while still finite.  A snapshot of that state is no place to resume from, so the
+guard also tells the snapshot writer (``Snapshot(health=guard.unsound)``) when the
+current state is unsound; such a snapshot is withheld (the writer tries again at its
+next interval).  The state of iteration i is sound when
+
+* the loss of iteration i is at most ``spike_factor`` (10) times the median of the
+  losses of the ``window`` (50) iterations before it (judged once ``min_losses`` (5) of
+  them are known; the median follows a loss that settles at a new level within half a
+  window, so only a jump is refused), and
+* every parameter of ``target`` is finite and at most ``weight_bound`` (1e6) in magnitude
+  (healthy SEE weights stay below 100).
+
+The "last good snapshot" a divergence names, and the one ``--resume`` takes, is then
+the newest snapshot written from a sound state.
+
 ``ThetaGuard`` is a link hook on the localization network that raises the same error
 as soon as a forward pass (training or validation) yields NaN/inf affine matrices:
 weights can be finite and still overflow inside the network, and nothing downstream of
 a NaN grid is worth computing.
 """
+import collections
 import math
 import os
 
@@ -22,27 +39,44 @@ class NonFiniteError(RuntimeError):
     """Training produced NaN/inf (loss or parameters)."""
 
 
+#: Defaults of ``NaNGuard``'s soundness rule (see the module docstring).
+SPIKE_FACTOR = 10.0
+LOSS_WINDOW = 50
+MIN_LOSSES = 5
+WEIGHT_BOUND = 1e6
+
+
 class NaNGuard(extension.Extension):
     """Trainer extension checking ``keys`` of the observation every iteration.
 
     Args:
-        keys: observation keys to check (``main/loss``); a missing key is ignored.
+        keys: observation keys to check (``main/loss``); a missing key is ignored.  The
+            first one is the loss of the soundness rule.
         target: a link whose parameters are checked too every ``param_interval``
-            iterations (``None`` = never).
+            iterations (``None`` = never), and bounded by ``unsound``.
         param_interval (int): see ``target``.
         last_snapshot (callable or None): returns the path of the last good snapshot
             (named in the message).
+        spike_factor, window, min_losses, weight_bound: the soundness rule of the module
+            docstring.
     """
 
     trigger = (1, 'iteration')
     priority = extension.PRIORITY_WRITER + 1000
     name = 'NaNGuard'
 
-    def __init__(self, keys=('main/loss',), target=None, param_interval=0, last_snapshot=None):
+    def __init__(self, keys=('main/loss',), target=None, param_interval=0, last_snapshot=None,
+                 spike_factor=SPIKE_FACTOR, window=LOSS_WINDOW, min_losses=MIN_LOSSES,
+                 weight_bound=WEIGHT_BOUND):
         self.keys = tuple(keys)
         self.target = target
         self.param_interval = int(param_interval)
         self.last_snapshot = last_snapshot
+        self.spike_factor = float(spike_factor)
+        self.min_losses = int(min_losses)
+        self.weight_bound = float(weight_bound)
+        self.losses = collections.deque(maxlen=int(window))
+        self.spike = None     # (iteration, loss, median, losses) of the last loss far above
 
     def __call__(self, trainer):
         it = trainer.updater.iteration
@@ -53,10 +87,41 @@ class NaNGuard(extension.Extension):
             v = float(chainer.backend.CpuDevice().send(getattr(v, 'array', v)))
             if not math.isfinite(v):
                 self._fail(it, '%s = %s' % (key, v))
+            if key == self.keys[0]:
+                self._record(it, v)
         if self.target is not None and self.param_interval and it % self.param_interval == 0:
             bad = first_non_finite_param(self.target)
             if bad is not None:
                 self._fail(it, 'parameter %s holds NaN/inf' % bad)
+
+    def _record(self, iteration, loss):
+        median = self.median()
+        if (median is not None and median > 0
+                and loss > self.spike_factor * median):
+            self.spike = (iteration, loss, median, len(self.losses))
+        self.losses.append(loss)
+
+    def median(self):
+        """Median of the recent losses (``None`` until ``min_losses`` are known)."""
+        if len(self.losses) < self.min_losses:
+            return None
+        values = sorted(self.losses)
+        n = len(values)
+        return values[n // 2] if n % 2 else 0.5 * (values[n // 2 - 1] + values[n // 2])
+
+    def unsound(self, trainer):
+        """Why the state of the current iteration must not be snapshotted, or ``None``."""
+        it = trainer.updater.iteration
+        if self.spike is not None and self.spike[0] == it:
+            _, loss, median, count = self.spike
+            return ('the loss %.4g is more than %g times the median %.4g of the last %d '
+                    'iterations' % (loss, self.spike_factor, median, count))
+        if self.target is not None:
+            name, size = largest_param(self.target)
+            if name is not None and not size <= self.weight_bound:
+                return ('parameter %s reaches %.3g in magnitude (bound %g)'
+                        % (name, size, self.weight_bound))
+        return None
 
     def _fail(self, iteration, what):
         raise NonFiniteError('training diverged at iteration %d: %s; stopped, %s'
@@ -121,3 +186,18 @@ def first_non_finite_param(link):
             if not bool(xp.isfinite(a).all()):
                 return name
     return None
+
+
+def largest_param(link):
+    """``(name, max |w|)`` of the parameter of ``link`` with the largest magnitude (NaN
+    counts as larger than anything); ``(None, 0.0)`` without parameters."""
+    best_name, best = None, 0.0
+    for name, param in link.namedparams():
+        a = param.array
+        if a is None or a.size == 0:
+            continue
+        xp = chainer.backend.get_array_module(a)
+        size = float(xp.abs(a).max())
+        if best_name is None or (not math.isnan(best) and (math.isnan(size) or size > best)):
+            best_name, best = name, size
+    return best_name, best
