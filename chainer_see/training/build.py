@@ -18,6 +18,7 @@ import math
 import os
 import signal
 import sys
+import weakref
 
 import numpy
 
@@ -33,6 +34,7 @@ from chainer_see.model_io import load_model
 from chainer_see.model_io import save_model
 from chainer_see.training import devices as devices_module
 from chainer_see.training import optimizer as optimizer_module
+from chainer_see.training import run_folder
 from chainer_see.training.data import CurriculumData
 from chainer_see.training.data import make_iterator
 from chainer_see.training.extensions.bbox_plotter import BBoxPlotter
@@ -42,11 +44,16 @@ from chainer_see.training.extensions.lr_schedule import BudgetLinearShift
 from chainer_see.training.extensions.nan_guard import NaNGuard
 from chainer_see.training.extensions.nan_guard import NonFiniteError
 from chainer_see.training.extensions.nan_guard import ThetaGuard
+from chainer_see.training.extensions.nan_guard import first_non_finite_param
 from chainer_see.training.extensions.restart import LocalizationRestart
 from chainer_see.training.loss import SEELoss
 from chainer_see.training.snapshots import Snapshot
+from chainer_see.training.snapshots import SnapshotWithheld
+from chainer_see.training.snapshots import describe_saves
 from chainer_see.training.snapshots import latest_snapshot
 from chainer_see.training.snapshots import read_value
+from chainer_see.training.snapshots import save_each
+from chainer_see.training.snapshots import snapshot_name
 from chainer_see.training.train_chain import TrainChain
 
 #: Per-dataset defaults of the options left unset.  synthetic-svhn (the default run) is
@@ -84,8 +91,8 @@ COMMON_DEFAULTS = dict(
     slot_layout=None, no_curriculum=False,
     curriculum_window=5, curriculum_threshold=0.1, max_restarts=0, restart_interval=0,
     restart_tolerance=0.005, restart_improvement=0.05, load_localization=None,
-    load_recognition=None, freeze=None,
-    resume=False, gpus=None, mpi=False, loader='serial', loader_workers=2,
+    load_recognition=None, freeze=None, char_map=None,
+    resume=False, overwrite=False, gpus=None, mpi=False, loader='serial', loader_workers=2,
     skip_bad=False, save_rank_models=False, quiet=False)
 LOSS_OPTIONS = (('loss_mode', 'mode'), ('area_weight', 'area_weight'),
                 ('area_scale', 'area_accuracy_scale'), ('aspect_weight', 'aspect_weight'),
@@ -111,11 +118,25 @@ def dataset_defaults(dataset, model_preset=None):
     return dict(TRAINING_DEFAULTS[PATH_DEFAULTS.get(model_preset, 'svhn')])
 
 
+def file_char_map(options):
+    """The char map ground-truth files are read with: ``--char-map``, else the char map
+    of ``--model``'s preset, else ``None`` (the dataset preset's; ``svhn`` for a path)."""
+    if getattr(options, 'char_map', None):
+        return options.char_map
+    if options.model:
+        return SEEConfig.preset(options.model).char_map
+    return None
+
+
 def guess_model_preset(dataset):
-    """Model preset for a ground-truth dataset: views -> fsns, one word -> svhn, else grid."""
-    if getattr(dataset, 'num_views', 1) and getattr(dataset, 'num_views', 1) > 1:
+    """Model preset for a ground-truth dataset without ``--model``: ``fsns`` for
+    multi-view data (a boxes file with ``views`` > 1, or FSNS-character labels on images
+    four times as wide as high), else ``svhn`` for one word per image, else
+    ``svhn-grid``.  The model is then built for the data's own image size."""
+    if (getattr(dataset, 'num_views', 1) or 1) > 1:
         return 'fsns'
-    if getattr(dataset, 'char_map', None) is not None and len(dataset.char_map) > 11:
+    H, W = dataset.image_size
+    if getattr(dataset.char_map, 'name', None) == 'fsns' and W == 4 * H:
         return 'fsns'
     return 'svhn' if dataset.num_words == 1 else 'svhn-grid'
 
@@ -197,14 +218,54 @@ class SEETraining(object):
         self._config_overrides = dict(config_overrides or {})
         self.level = 0
         self.comm = None
+        self.interrupted = None     # 'Ctrl-C' or 'SIGTERM' once a stop signal arrived
+        self.saves = []             # [(path, error)]: the writes after an error or at the end
         self._setup_devices()
         self.writer = devices_module.is_writer(self.plan)
         self.out = options.out
+        self.folder = self._claim_folder()     # before any work: lock, ownership, --resume
+        try:
+            self._setup_data()
+            self._setup_model()
+            self._setup_trainer()
+        except BaseException:
+            self.release_folder()
+            raise
+
+    def _claim_folder(self):
+        """Lock ``--out`` and check it under the rules of ``run_folder`` (the writer
+        only; under MPI every rank learns the writer's verdict and the snapshot to resume).
+        Returns the ``run_folder.Claim`` (``None`` on other ranks); ``RunFolderError``."""
+        o = self.options
+        claim = problem = None
         if self.writer:
-            os.makedirs(self.out, exist_ok=True)
-        self._setup_data()
-        self._setup_model()
-        self._setup_trainer()
+            try:
+                claim = run_folder.claim(self.out, resume=o.resume,
+                                         overwrite=getattr(o, 'overwrite', False))
+            except run_folder.RunFolderError as e:
+                problem = str(e)
+        resume_from = claim.resume_from if claim is not None else None
+        if self.comm is not None and self.comm.size > 1:
+            problem, resume_from = self.comm.bcast_obj(       # the root sends, others get
+                (problem, resume_from) if self.writer else None)
+        if problem:
+            if claim is not None:
+                claim.release()
+            raise run_folder.RunFolderError(problem)
+        self._resume_from = resume_from
+        if claim is not None:
+            weakref.finalize(self, claim.release)    # a run built but never run()
+            for line in claim.messages():
+                if self._log is not None:
+                    self._log(line)
+                else:
+                    print('train.py: %s' % line, file=sys.stderr, flush=True)
+        return claim
+
+    def release_folder(self):
+        """Give back the lock of ``--out`` (``run()`` does at its end, also on error)."""
+        if self.folder is not None:
+            self.folder.release()
 
     # ------------------------------------------------------------------ messages
     def log(self, text):
@@ -245,6 +306,9 @@ class SEETraining(object):
             self.loss_preset = preset.loss
             if not preset.synthetic:
                 image_size = SEEConfig.preset(model_preset).image_size
+            elif getattr(o, 'char_map', None):
+                raise ValueError('--char-map applies to ground-truth files; the synthetic '
+                                 'dataset %s has its own char map' % dataset)
         elif model_preset:
             image_size = SEEConfig.preset(model_preset).image_size
         if self._given_levels is not None:      # programmatic use (tests, experiments)
@@ -252,7 +316,8 @@ class SEETraining(object):
         else:
             self.levels = presets.curriculum_levels(
                 dataset, data_dir=o.data_dir, image_size=image_size, seed=o.seed,
-                validation_size=o.validation_size, skip_bad=o.skip_bad)
+                validation_size=o.validation_size, skip_bad=o.skip_bad,
+                char_map=file_char_map(o))
         if model_preset is None:
             model_preset = guess_model_preset(self.levels[0].train)
         if presets.is_path(dataset):
@@ -294,6 +359,7 @@ class SEETraining(object):
             if path:
                 self.load_part(path, part)
         self.loss = self._make_loss()
+        self.data.check_fits(self.config, self.loss.word_weights)
         scale = 1.0 / len(self.plan.devices) if self.plan.updater == 'multiprocess' else 1.0
         self.chain = TrainChain(self.model, self.loss, loss_scale=scale)
         opt = optimizer_module.make_optimizer(self.chain, lr=o.lr, weight_decay=o.weight_decay,
@@ -407,10 +473,14 @@ class SEETraining(object):
         interval = (o.test_interval, 'iteration')
         trainer.extend(ev, name='validation', trigger=interval)
 
+        # the guard judges every state a snapshot is taken of (see nan_guard): the newest
+        # snapshot is always one a --resume can go on from
+        self.nan_guard = NaNGuard(('main/loss',), target=self.model, param_interval=1,
+                                  last_snapshot=lambda: self.snapshot.last_good(self.out))
         self.snapshot = Snapshot(keep=o.keep_snapshots, check=self.model,
-                                 on_error_save=self._save_model_on_error, writer=self.writer)
-        trainer.extend(NaNGuard(('main/loss',), target=self.model, param_interval=1,
-                                last_snapshot=lambda: self.snapshot.last_good(self.out)))
+                                 on_error_save=self._save_model_on_error, writer=self.writer,
+                                 health=self.nan_guard.unsound, log=self.log)
+        trainer.extend(self.nan_guard)
         if self.comm is not None:
             trainer.extend(_SyncedNaNGuard(self.comm), name='NaNGuardSync')
         if not any(isinstance(h, ThetaGuard)
@@ -445,50 +515,34 @@ class SEETraining(object):
             self._writer_extensions()
 
     def _writer_extensions(self):
+        from chainer_see.training.extensions import console
+        from chainer_see.training.extensions import plots
         o = self.options
         trainer = self.trainer
-        trainer.extend(extensions.LogReport(trigger=(o.log_interval, 'iteration'),
-                                            postprocess=self._log_state))
-        entries = ['iteration', 'elapsed_time', 'main/loss', 'validation/main/loss',
-                   'main/accuracy', 'validation/main/accuracy',
-                   'validation/main/sequence_accuracy', 'level', 'lr']
-        if self.loss.uses_regularizers:
-            entries.insert(5, 'main/area')
-        if not o.quiet:
-            trainer.extend(extensions.PrintReport(entries, out=_TerminalOnly(sys.stdout)))
-            if sys.stdout.isatty():
-                trainer.extend(extensions.ProgressBar(
-                    training_length=(o.iterations, 'iteration'), update_interval=5))
         self.box_iou = BoxIoUReport(self.model, self.data.validation(self.level, full=True))
-        if self.box_iou.available():
-            trainer.extend(self.box_iou, trigger=(o.test_interval, 'iteration'))
-            entries.insert(entries.index('level'), 'validation/main/iou')
-        else:
+        if not self.box_iou.available():
             self.box_iou = None
-        if extensions.PlotReport.available():
-            trigger = (o.log_interval, 'iteration')
-            # curves that would only repeat others are left out: the text loss is the
-            # loss without regularizers, sequence accuracy the accuracy with one word
-            loss_keys = ['main/loss', 'validation/main/loss']
-            if self.loss.uses_regularizers:
-                loss_keys += ['main/text', 'validation/main/text']
-                trainer.extend(extensions.PlotReport(
-                    ['main/area', 'main/aspect', 'main/direction', 'main/outside'],
-                    x_key='iteration',
-                    file_name='regularizers.png', trigger=trigger))
-            trainer.extend(extensions.PlotReport(loss_keys, x_key='iteration',
-                                                 file_name='loss.png', trigger=trigger))
-            acc_keys = ['main/accuracy', 'validation/main/accuracy']
-            if max(self.data.label_shape(k)[0] for k in range(self.data.num_levels)) > 1:
-                acc_keys += ['main/sequence_accuracy', 'validation/main/sequence_accuracy']
-            trainer.extend(extensions.PlotReport(acc_keys, x_key='iteration',
-                                                 file_name='accuracy.png', trigger=trigger))
-            if self.box_iou is not None:
-                trainer.extend(extensions.PlotReport(
-                    ['validation/main/iou', 'validation/main/iou50'], x_key='iteration',
-                    file_name='iou.png', trigger=trigger))
-            trainer.extend(extensions.PlotReport(['lr'], x_key='iteration', file_name='lr.png',
-                                                 trigger=trigger))
+        # the IoU of the untrained model: measured before the first update, it becomes
+        # the log's entry and iou.png's point at iteration 0 (nothing else reports then)
+        at_start = self.box_iou is not None
+        if at_start:
+            trainer.extend(self.box_iou, trigger=(o.test_interval, 'iteration'),
+                           call_before_training=True)
+        trainer.extend(extensions.LogReport(trigger=(o.log_interval, 'iteration'),
+                                            postprocess=self._log_state),
+                       call_before_training=at_start)
+        if not o.quiet:
+            columns = console.training_columns(self.loss.uses_regularizers, at_start)
+            trainer.extend(console.ConsoleTable(columns, out=_TerminalOnly(sys.stdout)))
+            if sys.stdout.isatty():
+                trainer.extend(console.TrainingProgressBar(
+                    o.iterations, self.stop.time_limit, update_interval=5))
+        if plots.CurvePlot.available():
+            words = max(self.data.label_shape(k)[0] for k in range(self.data.num_levels))
+            for curve in plots.training_curves((o.log_interval, 'iteration'),
+                                               self.loss.uses_regularizers, words, at_start):
+                trainer.extend(curve, name='plot_' + curve.file_name.rsplit('.', 1)[0],
+                               call_before_training=True)
         if o.plot_images > 0 and o.plot_interval > 0:
             images, labels, boxes = self._plot_images(0)
             self.plotter = BBoxPlotter(self.model, images, labels,
@@ -605,9 +659,14 @@ class SEETraining(object):
         return path
 
     def _save_model_on_error(self, trainer):
-        if self.writer:
-            path = self.save_model()
-            self.log('saved %s and %s after the error' % (self.snapshot.last, path))
+        """``model.npz`` after an error (``Snapshot`` calls it before its own snapshot and
+        writes that whatever happens here); never from non-finite weights."""
+        if not self.writer:
+            return None
+        bad = first_non_finite_param(self.model)
+        if bad is not None:
+            raise NonFiniteError('parameter %s holds NaN/inf' % bad)
+        return self.save_model()
 
     def configuration(self):
         o = self.options
@@ -644,7 +703,7 @@ class SEETraining(object):
     # ------------------------------------------------------------------ resume
     def resume(self, path=None):
         """Load the newest snapshot of ``out`` (or ``path``): its level first, then all."""
-        path = path or latest_snapshot(self.out)
+        path = path or self._resume_from or latest_snapshot(self.out)
         if path is None:
             return None
         level = read_value(path, 'extensions/CurriculumSwitch/level')
@@ -661,46 +720,69 @@ class SEETraining(object):
 
     # ------------------------------------------------------------------ run
     def run(self):
-        """Resume (``--resume``), train, write the final snapshot and ``model.npz``.
+        """Resume (``--resume``), train, write ``model.npz`` and the final snapshot.
 
-        Ctrl-C or SIGTERM: the current iteration ends, then the snapshot and the model
-        are written as at the normal end (a second Ctrl-C stops at once).  Returns the
-        path of ``model.npz`` (``None`` on ranks that do not write).
+        Ctrl-C or SIGTERM: the current iteration ends, then the model and the snapshot
+        are written as at the normal end (a second Ctrl-C stops at once); ``interrupted``
+        then names the signal.  ``model.npz`` is written before the snapshot, at the end
+        and after an error alike, and each is attempted whatever happens to the other
+        (``saves`` tells which were written); a failed write raises its ``OSError`` after
+        both were tried.  The lock of ``--out`` is given back at the end, also on an
+        error.  Returns the path of ``model.npz`` (``None`` on ranks that do not write).
         """
         o = self.options
-        if o.resume:
-            if self.resume() is None:
-                self.log('--resume: no snapshot in %s; starting from iteration 0' % self.out)
-        self.write_configuration()
-        self.log('training %s on %s: %s, N=%d, T=%d, batch %d x %d replica(s), %d iterations'
-                 % (o.dataset, self.plan.mode, self._describe_level(), self.config.num_regions,
-                    self.config.num_chars, o.batch_size, self.plan.size, o.iterations))
-        restore = self._install_stop_handlers()
+        if self.folder is not None:
+            self.folder.lock.acquire()          # again, if given back by an earlier run()
         try:
-            self.trainer.run(show_loop_exception_msg=False)
+            if o.resume and self.resume() is None:
+                raise run_folder.RunFolderError('--resume: no readable snapshot in %s'
+                                                % self.out)
+            self.write_configuration()
+            self.log('training %s on %s: %s, N=%d, T=%d, batch %d x %d replica(s), %d '
+                     'iterations' % (o.dataset, self.plan.mode, self._describe_level(),
+                                     self.config.num_regions, self.config.num_chars,
+                                     o.batch_size, self.plan.size, o.iterations))
+            restore = self._install_stop_handlers()
+            try:
+                self.trainer.run(show_loop_exception_msg=False)
+            except Exception:
+                self.saves = list(self.snapshot.error_saves)
+                if self.saves:
+                    self.log('after the error: %s' % describe_saves(self.saves))
+                raise
+            finally:
+                restore()
+                if self.options.save_rank_models and self.comm is not None:
+                    self.save_model(os.path.join(self.out, 'rank%d.npz' % self.comm.rank))
+            if self.stop.reason:
+                self.log('stopped at iteration %d: %s'
+                         % (self.updater.iteration, self.stop.reason))
+            if not self.writer:
+                return None
+            path = os.path.join(self.out, 'model.npz')
+            snap = os.path.join(self.out, snapshot_name(self.updater.iteration))
+            self.saves = save_each([(path, self.save_model),
+                                    (snap, lambda: self.snapshot.write_now(self.trainer))])
+            failed = [e for _, e in self.saves
+                      if e is not None and not isinstance(e, SnapshotWithheld)]
+            if failed:
+                raise failed[0]
+            self.log('model written to %s (iteration %d)' % (path, self.updater.iteration))
+            return path
         finally:
-            restore()
-            if self.options.save_rank_models and self.comm is not None:
-                self.save_model(os.path.join(self.out, 'rank%d.npz' % self.comm.rank))
-        if self.stop.reason:
-            self.log('stopped at iteration %d: %s' % (self.updater.iteration, self.stop.reason))
-        if not self.writer:
-            return None
-        self.snapshot.write(self.trainer)
-        path = self.save_model()
-        self.log('model written to %s (iteration %d)' % (path, self.updater.iteration))
-        return path
+            self.release_folder()
 
     def _install_stop_handlers(self):
         old = {}
 
         def on_signal(signum, frame):
             name = 'Ctrl-C' if signum == signal.SIGINT else 'SIGTERM'
-            if self.stop.reason is not None and signum == signal.SIGINT:
+            if self.interrupted is not None and signum == signal.SIGINT:
                 raise KeyboardInterrupt
+            self.interrupted = name
             self.stop.request('%s: stopping after this iteration (again to stop at once)' % name)
-            self.log('%s received: finishing this iteration, then writing the snapshot and '
-                     'model.npz' % name)
+            self.log('%s received: finishing this iteration, then writing model.npz and the '
+                     'snapshot' % name)
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:

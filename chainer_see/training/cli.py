@@ -1,11 +1,23 @@
 """Command line of ``train.py``: ``main(argv)`` parses, builds ``SEETraining`` and runs it.
 
-Exit status: 0 done (also after Ctrl-C, which ends the run cleanly), 2 bad options or
-input (one line, no traceback), 3 training diverged (NaN/inf; the last good snapshot
-is kept), 1 any other error (traceback; a snapshot and ``model.npz`` are written first
-where possible).
+Exit status (``--help`` lists them too):
+
+* 0: done: every iteration, or the ``--time-limit`` (a planned end).
+* 130: interrupted by Ctrl-C or SIGTERM: the iteration under way was finished and
+  ``model.npz`` and a snapshot were written (``--resume`` goes on); a second Ctrl-C
+  stops at once, without them.
+* 2: bad options, input or ``--out`` folder (one line, no traceback), checked before
+  any work: ``--out`` a file, a folder holding another run without ``--resume`` or
+  ``--overwrite``, a folder in use by another run (its lock), ``--resume`` without a
+  readable snapshot (see ``run_folder``).
+* 3: training diverged (NaN/inf; the message names the last good snapshot, which is
+  kept; no ``model.npz`` from the broken weights).
+* 1: a file could not be written (a full disk: one line naming the file and saying
+  which of ``model.npz`` and the snapshot were still written), or any other error
+  (traceback; ``model.npz`` and then a snapshot are written first where possible).
 """
 import argparse
+import errno
 import json
 import os
 import sys
@@ -15,11 +27,20 @@ from chainer_see.data.errors import EXIT_BAD_INPUT
 from chainer_see.training.build import COMMON_DEFAULTS
 from chainer_see.training.build import TRAINING_DEFAULTS
 from chainer_see.training.data import LOADERS
+from chainer_see.training.extensions.nan_guard import LOSS_WINDOW
+from chainer_see.training.extensions.nan_guard import SPIKE_FACTOR
+from chainer_see.training.extensions.nan_guard import WEIGHT_BOUND
 
 EXIT_DIVERGED = 3
-#: options ``--resume`` does not take from the saved configuration (the hardware may differ)
-NOT_RESUMED = ('resume', 'out', 'gpus', 'mpi', 'loader', 'loader_workers', 'quiet',
-               'save_rank_models')
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+#: ``errno``-s of a write that failed for want of room or rights: one line, not a traceback
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
+                errno.EPERM, errno.EIO)
+#: options ``--resume`` does not take from the saved configuration (the hardware may
+#: differ; ``--overwrite`` belongs to the start of a run)
+NOT_RESUMED = ('resume', 'overwrite', 'out', 'gpus', 'mpi', 'loader', 'loader_workers',
+               'quiet', 'save_rank_models')
 
 EPILOG = """examples:
   python train.py                                  synthetic-svhn on the CPU, ~10 min
@@ -37,7 +58,34 @@ EPILOG = """examples:
 
 what lands in --out: config.json, log (JSON), loss.png, accuracy.png, lr.png,
 boxes/iter_XXXXXX.png and boxes/training.gif, snapshot_iter_XXXXXXXX.npz, model.npz
-(read by evaluate.py)."""
+(read by evaluate.py), .lock while the run goes on.
+
+one run per --out folder:
+  a new run refuses a folder that holds another run (config.json, model.npz or a
+  snapshot); --resume continues that run, --overwrite replaces it (removes the files
+  listed above, leaves any others), or choose another --out. A folder in use (its
+  .lock held by a running process) is refused; a .lock left by a process that has
+  ended is taken over, with a note. --out naming a file is refused.
+  --resume goes on from the newest readable snapshot, naming each newer one it skips
+  (unreadable or corrupt), and refuses a folder with none: it never starts over.
+
+snapshots:
+  a snapshot is written only from a sound state: all weights finite and at most %(bound)s
+  in magnitude, and the loss of its iteration at most %(factor)g x the median loss of the
+  %(window)d iterations before (otherwise it waits for the next interval). The newest
+  snapshot, which --resume takes and a divergence names as the last good one, is
+  therefore one training can go on from. After an error model.npz is written first and
+  the snapshot after it, each whatever happens to the other.
+
+exit status:
+  0    done: every iteration, or the --time-limit (a planned end)
+  130  interrupted by Ctrl-C or SIGTERM: model.npz and a snapshot written, --resume
+       goes on (a second Ctrl-C stops at once, writing nothing)
+  2    bad options, data or --out folder (one line, before any work)
+  3    training diverged (NaN/inf; the last good snapshot is named and kept)
+  1    a file could not be written, e.g. a full disk (one line naming the file and
+       what was still written), or any other error (traceback)""" % dict(
+    bound=('%g' % WEIGHT_BOUND).replace('e+0', 'e'), factor=SPIKE_FACTOR, window=LOSS_WINDOW)
 
 
 def _per_dataset(key, fmt='%s'):
@@ -83,11 +131,21 @@ def build_parser():
                    help='threads/processes of --loader thread/process')
     g.add_argument('--skip-bad', action='store_true',
                    help='report and skip bad ground-truth lines instead of stopping')
+    g.add_argument('--char-map', default=None, metavar='svhn|fsns|FILE.json',
+                   help="character set of the class ids (or text) in ground-truth files: "
+                        "'svhn' (blank + 10 digits), 'fsns' (134 classes) or a char-map "
+                        "JSON (class id -> code point) (default: --model's, else the dataset "
+                        "preset's, else svhn)")
 
     g = p.add_argument_group('model')
     g.add_argument('--model', choices=('svhn', 'svhn-grid', 'fsns'), default=None,
-                   help='model preset (default: the dataset preset\'s; for a path: fsns for '
-                        'multi-view data, svhn for one word, else svhn-grid)')
+                   help="model preset; with a ground-truth path, every image is resized to "
+                        "its input size (default: the dataset preset's; for a path: fsns for "
+                        "multi-view data, svhn for one word, else svhn-grid, built for the "
+                        "data's own image size). One model reads one input size, char map "
+                        "and view count: every curriculum level is checked against it at "
+                        "start-up and a level that does not fit stops the run before the "
+                        "first iteration; N and T grow with the levels")
     g.add_argument('--load-localization', metavar='MODEL_NPZ', default=None,
                    help="start from another run's localization weights (its model.npz)")
     g.add_argument('--load-recognition', metavar='MODEL_NPZ', default=None,
@@ -179,8 +237,13 @@ def build_parser():
     g = p.add_argument_group('output')
     g.add_argument('--out', default=d['out'], help='output folder')
     g.add_argument('--resume', action='store_true',
-                   help='continue from the newest snapshot in --out (options not given take '
-                        'the values of --out/config.json)')
+                   help='continue from the newest readable snapshot in --out (options not '
+                        'given take the values of --out/config.json); refused when --out '
+                        'has no readable snapshot')
+    g.add_argument('--overwrite', action='store_true',
+                   help='start a new run in an --out folder that holds another run: its '
+                        'config.json, log, plots, boxes/, snapshots and model.npz are '
+                        'removed first (other files stay)')
     g.add_argument('--log-interval', type=positive_int, default=None,
                    help='iterations per log entry and plot point (default: --test-interval, '
                         'at most 50)')
@@ -227,8 +290,16 @@ def _given_options(parser, argv):
 def parse_args(argv=None):
     """Parsed options; with ``--resume`` options not given come from ``OUT/config.json``."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    from chainer_see.training.run_folder import RunFolderError, check_out
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        check_out(args.out)
+    except RunFolderError as e:
+        parser.error(str(e))
+    if args.resume and args.overwrite:
+        parser.error('--overwrite and --resume contradict each other: --resume continues '
+                     'the run in --out, --overwrite replaces it')
     if args.resume:
         path = os.path.join(args.out, 'config.json')
         if os.path.exists(path):
@@ -248,6 +319,8 @@ def main(argv=None):
     from chainer_see.data.errors import DataError
     from chainer_see.training.build import SEETraining
     from chainer_see.training.extensions.nan_guard import NonFiniteError
+    from chainer_see.training.run_folder import RunFolderError
+    from chainer_see.training.snapshots import describe_error, describe_saves
     parser, args = parse_args(argv)
     try:
         run = SEETraining(args)
@@ -255,6 +328,20 @@ def main(argv=None):
         parser.exit(EXIT_BAD_INPUT, 'train.py: error: %s\n' % e)
     try:
         run.run()
+    except RunFolderError as e:
+        sys.stderr.write('train.py: error: %s\n' % e)
+        _abort_others(run, EXIT_BAD_INPUT)
+        return EXIT_BAD_INPUT
+    except OSError as e:
+        if e.errno not in WRITE_ERRORS:
+            _abort_others(run, EXIT_FAILED, reraise=True)
+            raise
+        # a failed write (a full disk): one line, with what was still written
+        saved = describe_saves(run.saves)
+        sys.stderr.write('train.py: error: %s%s\n' % (describe_error(e), '; ' + saved
+                                                        if saved else ''))
+        _abort_others(run, EXIT_FAILED)
+        return EXIT_FAILED
     except NonFiniteError as e:
         sys.stderr.write('train.py: %s\n' % e)
         _abort_others(run, EXIT_DIVERGED)
@@ -264,13 +351,19 @@ def main(argv=None):
         _abort_others(run, EXIT_BAD_INPUT)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        sys.stderr.write('train.py: interrupted at iteration %d; snapshots in %s\n'
+        sys.stderr.write('train.py: stopped at once at iteration %d (a second Ctrl-C): '
+                         'nothing more written; earlier snapshots are in %s\n'
                          % (run.updater.iteration, run.out))
-        _abort_others(run, 130)
-        return 130
+        _abort_others(run, EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     except BaseException:
-        _abort_others(run, 1, reraise=True)
+        _abort_others(run, EXIT_FAILED, reraise=True)
         raise
+    if run.interrupted:
+        sys.stderr.write('train.py: interrupted (%s) at iteration %d; model.npz and the '
+                         'snapshot are in %s, --resume goes on\n'
+                         % (run.interrupted, run.updater.iteration, run.out))
+        return EXIT_INTERRUPTED
     return 0
 
 
