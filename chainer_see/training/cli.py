@@ -66,7 +66,7 @@ one run per --out folder:
   listed above, leaves any others), or choose another --out. A folder in use (its
   .lock held by a running process) is refused; a .lock left by a process that has
   ended is taken over, with a note. --out naming a file is refused.
-  --resume goes on from the newest readable snapshot, naming each newer one it skips
+  A resume goes on from the newest readable snapshot, naming each newer one it skips
   (unreadable or corrupt), and refuses a folder with none: it never starts over.
 
 snapshots:
