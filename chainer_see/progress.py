@@ -12,7 +12,8 @@ import sys
 import time
 
 
-def _fmt_time(seconds):
+def format_duration(seconds):
+    """Seconds as ``mm:ss`` (``13:51``), or ``h:mm:ss`` from one hour on (``1:02:03``)."""
     seconds = int(round(max(seconds, 0)))
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
@@ -71,11 +72,11 @@ class Progress(object):
             frac = min(max(self.n / float(self.total), 0.0), 1.0)
             filled = int(frac * self.width)
             bar = '#' * filled + ' ' * (self.width - filled)
-            eta = _fmt_time((self.total - self.n) / rate) if rate else '?'
+            eta = format_duration((self.total - self.n) / rate) if rate else '?'
             return '%s%3d%% |%s| %d/%d [%s<%s, %s]' % (
-                head, int(frac * 100), bar, self.n, self.total, _fmt_time(elapsed), eta,
-                rate_text)
-        return '%s%d [%s, %s]' % (head, self.n, _fmt_time(elapsed), rate_text)
+                head, int(frac * 100), bar, self.n, self.total, format_duration(elapsed),
+                eta, rate_text)
+        return '%s%d [%s, %s]' % (head, self.n, format_duration(elapsed), rate_text)
 
     def _draw(self, now):
         text = self.line(now)

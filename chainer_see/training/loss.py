@@ -2,9 +2,10 @@
 
 ``SEELoss(...)(output, labels)`` with ``output`` a ``SEEOutput`` (logits ``(B, N, T, K)``,
 grids ``(B, N*V, 2, Ho, Wo)``) and ``labels`` int32 ``(B, N, T)`` returns
-``(loss Variable, parts)``; ``parts`` is a dict of floats for reporting.  Everything is
-vectorized over batch, regions, views and characters (no Python loop over samples or
-word slots).
+``(loss Variable, parts)``; ``parts`` is a dict of floats for reporting: ``loss``,
+``text``, ``slot_accuracy`` (the published per-slot accuracy) and, with regularizers,
+``area_weight`` and the regularizer means by name.  Everything is vectorized over
+batch, regions, views and characters (no Python loop over samples or word slots).
 
 Per word slot n (``CE[b, n, t]`` the cross-entropy of one character; regularizers are
 means over the batch and the V views of slot n):
@@ -15,8 +16,9 @@ means over the batch and the V views of slot n):
 * ``area``: box area / view area, the box being the axis-aligned hull of the grid's four
   corners (``grid_to_boxes``; tied corners share the gradient), in units where the
   whole view is 1 (pixel area / ((H-1)(W-1)), the corners being pixel centres).
-  ``area_weight_eff = area_weight + area_accuracy_scale * accuracy`` (code: the weight
-  grows with the batch's published accuracy; scale 0 keeps it fixed).
+  ``area_weight_eff = area_weight + area_accuracy_scale * slot_accuracy`` (code: the
+  weight grows with the batch's published per-slot accuracy,
+  ``metrics.published_accuracy``; scale 0 keeps it fixed).
 * ``aspect``: ``max(0, height / width - 0.5)`` of that box, in pixels (the width is
   floored at 1 pixel).
 * ``direction``: ``max(0, y_topleft - y_bottomleft) + max(0, x_topleft - x_topright)``
@@ -93,7 +95,8 @@ class SEELoss(object):
         view_size: ``(H, W)`` of one view (``config.view_size``); needed for the
             regularizers (they are in pixels of the view / units of the view).
         area_weight: lambda1 (its base value when ``area_accuracy_scale`` > 0).
-        area_accuracy_scale: lambda1 = area_weight + scale * accuracy (code: 2); 0 = fixed.
+        area_accuracy_scale: lambda1 = area_weight + scale * slot accuracy (code: 2);
+            0 = fixed.
         aspect_weight: lambda2.
         direction_weight: weight of the direction regularizer (Eq. 7: 1).
         height_hinge: minimum box height in pixels (code FSNS: 10) or ``None`` (off).
@@ -185,8 +188,10 @@ class SEELoss(object):
         ce = F.reshape(ce, (B, N, T))
         parts = {}
         pred = logits.array.argmax(axis=-1)
+        # the published per-slot accuracy (not sequence accuracy: a slot predicted empty
+        # where the label is empty counts as right); it also scales the area weight
         accuracy = metrics.published_accuracy(pred, labels)
-        parts['accuracy'] = accuracy
+        parts['slot_accuracy'] = accuracy
 
         # regularizers: per (b, n), mean over the V views of slot n
         reg = None

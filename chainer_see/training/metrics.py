@@ -17,7 +17,8 @@ Definitions (all counts are over the whole batch):
   every word of the image right).
 * **word accuracy**: share of correct slots among the slots whose *label* is non-empty
   (words that exist); ``nan`` when the batch has no word.
-* **published accuracy** (``accuracy``): the published code's figure, the mean over
+* **published accuracy** (per-slot accuracy; ``accuracy`` in :func:`evaluate`,
+  ``slot_accuracy`` in the training log): the published code's figure, the mean over
   word slots of the share of right words, empty slots counted (an empty slot predicted
   empty is right).  With one word per image it equals sequence accuracy.  This is the
   accuracy that scales the area weight of the loss.

@@ -10,9 +10,12 @@ class TrainChain(chainer.Chain):
     Reports (``chainer.report``, observer = this chain, so the keys read ``main/...``
     under the updater and ``validation/main/...`` under the evaluator):
     ``loss``, ``text`` and, with regularizers, ``area``, ``aspect``, ``direction``,
-    ``height``, ``area_weight`` (the parts of ``SEELoss``); ``accuracy`` (published
-    accuracy, the mean over word slots); ``sequence_accuracy`` (every word of the image
-    right).  Non-finite values are reported as they are (the NaN guard reads them).
+    ``height``, ``outside``, ``area_weight`` (the parts of ``SEELoss``);
+    ``slot_accuracy`` (the published per-slot accuracy: the mean over word slots of the
+    share of right words, an empty slot predicted empty counted right);
+    ``sequence_accuracy`` (every word of the image right, the accuracy the plots and the
+    console show).  Non-finite values are reported as they are (the NaN guard reads
+    them).
 
     Args:
         model: ``chainer_see.SEE``.

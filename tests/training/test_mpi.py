@@ -60,4 +60,5 @@ def test_two_ranks_train_and_hold_identical_weights(tmp_path):
     config = json.load(open(os.path.join(out, 'config.json')))
     assert config['devices']['communicator'] == 'naive' and config['devices']['size'] == 2
     log = json.load(open(os.path.join(out, 'log')))
-    assert log[-1]['iteration'] == 4 and 'validation/main/loss' in log[0]
+    assert [e['iteration'] for e in log] == [0, 2, 4]         # 0: the untrained IoU
+    assert 'validation/main/iou' in log[0] and 'validation/main/loss' in log[1]

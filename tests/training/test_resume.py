@@ -54,8 +54,8 @@ def test_interrupt_then_resume_continues_at_the_same_iteration_and_level(tmp_pat
     second.run()
     assert second.updater.iteration == 8 and second.curriculum.level == 1
     log = json.load(open(os.path.join(str(tmp_path), 'log')))
-    assert [e['iteration'] for e in log] == [2, 4, 6, 8]
-    assert all(e['level'] == 1 for e in log[1:])
+    assert [e['iteration'] for e in log] == [0, 2, 4, 6, 8]   # 0: the untrained IoU
+    assert all(e['level'] == 1 for e in log[2:])
 
 
 def test_resume_takes_options_not_given_from_config_json(tmp_path):

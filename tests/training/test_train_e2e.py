@@ -2,6 +2,7 @@
 the CPU, ``--help``, bad options, a missing data folder."""
 import json
 import os
+import re
 
 import numpy
 import pytest
@@ -28,18 +29,30 @@ def test_default_preset_writes_log_plots_boxes_snapshot_and_model(tmp_path, caps
                        '--validation-size', '8', '--test-interval', '2', '--log-interval', '2'])
     assert status == 0
     printed = capsys.readouterr().out
-    assert 'main/loss' in printed and '\033[J' not in printed
+    assert '\033[J' not in printed
+    lines = printed.splitlines()
+    first = [i for i, line in enumerate(lines) if line.startswith('iteration ')][0]
+    table = lines[first:first + 4]
+    assert table[0].split() == ['iteration', 'elapsed', 'loss', 'val', 'loss', 'seq', 'acc',
+                                'val', 'seq', 'acc', 'val', 'IoU', 'level', 'lr']
+    assert [row.split()[0] for row in table[1:]] == ['0', '2', '4']
+    assert all(re.match(r'^\d\d:\d\d$', row.split()[1]) for row in table[1:])   # mm:ss
+    assert all(len(line) <= 100 for line in table)
     names = set(os.listdir(out))
-    assert {'config.json', 'log', 'loss.png', 'accuracy.png', 'lr.png', 'iou.png',
+    assert {'config.json', 'log', 'loss.png', 'accuracy.png', 'iou.png',
             'model.npz', 'boxes'} <= names
+    assert 'lr.png' not in names                      # a constant rate is no curve
     log = json.load(open(os.path.join(out, 'log')))
-    assert [e['iteration'] for e in log] == [2, 4]
-    for key in ('main/loss', 'main/accuracy', 'validation/main/loss',
-                'validation/main/accuracy', 'validation/main/sequence_accuracy', 'lr', 'level',
+    assert [e['iteration'] for e in log] == [0, 2, 4]     # the untrained model's IoU first
+    assert 0 < log[0]['validation/main/iou'] <= 1 and 'main/loss' not in log[0]
+    for key in ('main/loss', 'main/slot_accuracy', 'main/sequence_accuracy',
+                'validation/main/loss', 'validation/main/slot_accuracy',
+                'validation/main/sequence_accuracy', 'lr', 'level',
                 'validation/main/iou', 'validation/main/iou50'):
         assert key in log[-1] and numpy.isfinite(log[-1][key])
+    assert 'main/accuracy' not in log[-1] and 'validation/main/accuracy' not in log[-1]
     assert 0 < log[-1]['validation/main/iou'] <= 1
-    for png in ('loss.png', 'accuracy.png', 'lr.png', 'iou.png'):
+    for png in ('loss.png', 'accuracy.png', 'iou.png'):
         assert Image.open(os.path.join(out, png)).size[0] > 100
     boxes = sorted(os.listdir(os.path.join(out, 'boxes')))
     assert boxes == ['iter_000000.png', 'iter_000002.png', 'iter_000004.png', 'training.gif']

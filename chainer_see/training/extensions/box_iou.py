@@ -4,8 +4,15 @@ SEE never sees a box, but synthetic data (and converted SVHN) know where every w
 is.  Every time it is called, this extension runs the model on fixed validation images
 and reports the mean reading-order IoU (region ``k`` against word ``k``,
 ``chainer_see.evaluation.boxes.reading_order_ious``) as ``validation/main/iou`` and the
-share of words with IoU >= 0.5 as ``validation/main/iou50``; ``PlotReport`` draws them
-like any other curve.  Datasets without true boxes report nothing.
+share of words with IoU >= 0.5 as ``validation/main/iou50``.  Datasets without true
+boxes report nothing.
+
+The curve starts at the untrained model: ``train.py`` extends the trainer with this
+extension, the ``LogReport`` and the ``iou.png`` ``CurvePlot`` all with
+``call_before_training=True``, so the values measured before the first update become
+the log's entry and the plot's point at iteration 0 (Chainer's ``LogReport`` and plots
+write an entry when called before training; only this extension reports anything
+then).
 """
 import numpy
 
