@@ -227,6 +227,9 @@ def steps(exp, out, minutes):
         cmd = train_command(exp, out, minutes)
         if glob.glob(os.path.join(out, 'snapshot_iter_*.npz')):
             cmd.append('--resume')
+        elif os.path.exists(os.path.join(out, 'config.json')):
+            # killed before its first snapshot: nothing to resume, start that run over
+            cmd.append('--overwrite')
         cmds.append(cmd)
     if cmds or not os.path.exists(os.path.join(out, 'eval', 'report.json')):
         cmds.append(eval_command(out))

@@ -28,8 +28,13 @@ def test_commands_train_then_evaluate_and_resume_from_snapshots(tmp_path):
     assert '--resume' not in train
     assert ev[1].endswith('evaluate.py') and ev[ev.index('--count') + 1] == '1000'
     os.makedirs(out)
+    open(os.path.join(out, 'config.json'), 'w').close()
+    # killed before its first snapshot: train.py refuses to resume or reuse the folder
+    again = d.steps(d.EXPERIMENTS['random-no-curriculum'], out, 12)[0]
+    assert '--overwrite' in again and '--resume' not in again
     open(os.path.join(out, 'snapshot_iter_00000100.npz'), 'w').close()
-    assert '--resume' in d.steps(d.EXPERIMENTS['random-no-curriculum'], out, 12)[0]
+    again = d.steps(d.EXPERIMENTS['random-no-curriculum'], out, 12)[0]
+    assert '--resume' in again and '--overwrite' not in again
 
 
 def test_summary_table_curves_and_contact_sheet(tmp_path):

@@ -1,7 +1,7 @@
 """Training SEE: loss, metrics, the training chain, Trainer extensions and ``train.py``'s run.
 
 - ``SEELoss`` (``loss``), ``metrics``: step 2.
-- ``TrainChain``: model + loss, reports every part (``main/loss``, ``main/accuracy``, ...).
+- ``TrainChain``: model + loss, reports every part (``main/loss``, ``main/sequence_accuracy``, ``main/slot_accuracy``, ...).
 - ``SEETraining``: builds model, data, optimizer, updater, trainer and extensions from
   ``train.py``'s options and runs them (``build``); ``cli.main`` is ``train.py``.
 - ``make_optimizer`` / ``reset_update_rules``: Adam + weight decay + clipping, and
