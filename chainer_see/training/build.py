@@ -738,10 +738,12 @@ class SEETraining(object):
                 raise run_folder.RunFolderError('--resume: no readable snapshot in %s'
                                                 % self.out)
             self.write_configuration()
-            self.log('training %s on %s: %s, N=%d, T=%d, batch %d x %d replica(s), %d '
-                     'iterations' % (o.dataset, self.plan.mode, self._describe_level(),
-                                     self.config.num_regions, self.config.num_chars,
-                                     o.batch_size, self.plan.size, o.iterations))
+            self.log('training %s on %s, %s\n  N=%d regions, T=%d characters, batch %d x %d '
+                     'replica(s), %d iterations' % (o.dataset, self.plan.mode,
+                                                    self._describe_level(),
+                                                    self.config.num_regions,
+                                                    self.config.num_chars, o.batch_size,
+                                                    self.plan.size, o.iterations))
             restore = self._install_stop_handlers()
             try:
                 self.trainer.run(show_loop_exception_msg=False)
