@@ -483,7 +483,8 @@ def own_data(root):
       ``signs_fsns.tsv`` the same in the published format with FSNS class ids;
       ``signs_own.tsv`` the same with the ids of the user's own char map ``chars.json``;
     - ``multiview.txt`` (+ boxes, ``views`` 4): readable, four 150x150 views side by side;
-    - ``curriculum.json``: level 1 the single numbers (varied sizes), level 2 the scenes.
+    - ``curriculum.json``: level 1 single numbers on 64x64 crops, level 2 the ~200x200
+      scenes (up to 3 numbers).
     """
     os.makedirs(root, exist_ok=True)
     out = {}
@@ -539,9 +540,12 @@ def own_data(root):
     write_boxes(os.path.join(root, 'multiview.txt'), mboxes, views=4)
     out['multiview'] = dict(rows=mrows, num_words=2, char_map='fsns')
 
-    # curriculum: level 1 single numbers of varied size, level 2 the ~200x200 scenes
-    write_words_gt(os.path.join(root, 'level1_train.tsv'), simple[:7], 1, 5, 'svhn')
-    write_words_gt(os.path.join(root, 'level1_validation.tsv'), simple[7:], 1, 5, 'svhn')
+    # curriculum: level 1 single numbers on 64x64 crops, level 2 the ~200x200 scenes
+    crops = own_images(root, 'crops64', 10, 5, lambda r, i: [_number(r)],
+                       lambda r, i: (64, 64), 'line')
+    crows = [(rel, words) for rel, words, _, _ in crops]
+    write_words_gt(os.path.join(root, 'level1_train.tsv'), crows[:7], 1, 5, 'svhn')
+    write_words_gt(os.path.join(root, 'level1_validation.tsv'), crows[7:], 1, 5, 'svhn')
     write_readable_gt(os.path.join(root, 'level2_train.txt'), srows[:6], 3, 5)
     write_readable_gt(os.path.join(root, 'level2_validation.txt'), srows[6:], 3, 5)
     with open(os.path.join(root, 'curriculum.json'), 'w') as f:

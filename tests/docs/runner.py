@@ -75,13 +75,13 @@ def _tail(text, lines=25):
     return '\n'.join(text.rstrip().split('\n')[-lines:])
 
 
-def execute(argv, cwd, expect=0, timeout=600, label=None, shell=False):
+def execute(argv, cwd, expect=0, timeout=600, label=None):
     """Run ``argv`` in ``cwd``; fail the test (with the output tails) unless the exit
     status is ``expect`` (``None``: any).  Returns the ``CompletedProcess``."""
     start = time.time()
     try:
         proc = subprocess.run(argv, cwd=str(cwd), env=environment(), capture_output=True,
-                              text=True, timeout=timeout, shell=False)
+                              text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         pytest.fail('%s: no end after %d s\n--- stdout tail ---\n%s\n--- stderr tail ---\n%s'
                     % (label or argv, timeout, _tail(e.stdout or ''), _tail(e.stderr or '')))

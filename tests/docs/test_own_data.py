@@ -86,9 +86,11 @@ def _classes(options, model, own_root):
 @pytest.mark.parametrize('force', ['curriculum-window-1', 'next_level-file'])
 def test_curriculum_of_two_image_sizes_switches_or_stops_before_training(workdir, own_source,
                                                                            force):
-    """Level 1: single numbers on images of many sizes; level 2: ~200x200 scenes.  The run
-    must either train through the level switch or refuse at start-up (exit 2, one line,
-    before iteration 1); it must not die at the switch."""
+    """Level 1: single numbers on 64x64 crops; level 2: ~200x200 scenes of up to three
+    numbers.  The run must either train through the level switch or refuse at start-up
+    (exit 2, one line naming the level's file, before iteration 1: README "a level that
+    does not fit stops the run before its first iteration, naming the level and file");
+    it must not die at the switch."""
     cwd = workdir(own=own_source)
     out = str(cwd / 'runs' / 'cur')
     args = ['--dataset', 'own/curriculum.json', '--out', 'runs/cur']
@@ -107,6 +109,7 @@ def test_curriculum_of_two_image_sizes_switches_or_stops_before_training(workdir
     if proc.returncode == 2:
         lines = proc.stderr.strip().split('\n')
         assert len(lines) == 1 and 'Traceback' not in proc.stderr, proc.stderr
+        assert 'level2_' in lines[0], 'the message names no level file: ' + lines[0]
         assert not glob.glob(os.path.join(out, 'snapshot_*')), 'exit 2 after training began'
         return
     assert proc.returncode == 0, 'died with exit status %d:\n%s' % (
@@ -116,18 +119,25 @@ def test_curriculum_of_two_image_sizes_switches_or_stops_before_training(workdir
     assert [e['level'] for e in log if 'main/loss' in e][-1] == 1
 
 
-def test_readme_your_own_data_commands(workdir, own_source):
-    """README "your own data": a file (model from the data), a curriculum JSON with
-    --model (its two levels have images of different sizes: the run goes through the
-    switch), evaluate.py on a held-out file."""
+def test_readme_your_own_data_file_then_evaluate_on_a_held_out_file(workdir, own_source):
+    """README "your own data": a ground-truth file, the model from the data, evaluate.py
+    on another file."""
     cwd = workdir(own=own_source, own_name='my_data')
     run_doc('python train.py --dataset my_data/gt.tsv --out runs/mine', cwd)
     _, meta, _ = checks.check_run_folder(str(cwd / 'runs' / 'mine'), 2, 'my_data/gt.tsv')
     assert meta['model_preset'] == 'svhn'
-    run_doc('python evaluate.py runs/mine/model.npz --dataset my_data/test.tsv', cwd)
+    proc = run_doc('python evaluate.py runs/mine/model.npz --dataset my_data/test.tsv', cwd)
+    assert 'sequence' in proc.stdout.lower()
 
+
+def test_readme_your_own_curriculum_with_model_goes_through_the_switch(workdir, own_source):
+    """README "your own data": a curriculum JSON with --model (every image resized to the
+    preset's input), its two levels of different image sizes; a window of one
+    validation forces the switch at iteration 2."""
+    cwd = workdir(own=own_source, own_name='my_data')
     run_doc('python train.py --dataset my_data/curriculum.json --model svhn-grid '
             '--out runs/mine-grid', cwd, extra=['--curriculum-window', '1', '--iterations', '4'])
     _, meta, log = checks.check_run_folder(str(cwd / 'runs' / 'mine-grid'), 4,
                                            'my_data/curriculum.json')
     assert meta['level'] == 1 and meta['model_preset'] == 'svhn-grid', meta
+    assert [e['level'] for e in log if 'main/loss' in e][-1] == 1
