@@ -206,7 +206,8 @@ def draw_words(size, words, rng, style, place='line', font_index=None, height=No
         else:
             cell = (0, 0, w, h)
         for attempt in range(200):
-            mask, boxes = text_mask(word, height or int(rng.uniform(0.12, 0.22) * h), style, rng, fi)
+            font_size = height or int(rng.uniform(0.12, 0.22) * h)
+            mask, boxes = text_mask(word, font_size, style, rng, fi)
             mask, boxes = fit_mask(mask, boxes, cell[2], cell[3])
             x = cell[0] + rng.randint(0, cell[2] - mask.shape[1] + 1)
             y = cell[1] + rng.randint(0, cell[3] - mask.shape[0] + 1)

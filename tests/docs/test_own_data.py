@@ -6,6 +6,7 @@ import csv
 import glob
 import json
 import os
+import re
 
 import pytest
 
@@ -20,8 +21,8 @@ CASES = [
     ('words-format', 'own/numbers.tsv', [], 'svhn', 'numbers', False),
     ('words-format+boxes, --model svhn-grid', 'own/numbers_boxed.tsv',
      ['--model', 'svhn-grid'], 'svhn-grid', 'numbers', True),
-    ('text-variant, --model svhn', 'own/numbers_text.txt', ['--model', 'svhn'], 'svhn',
-     'numbers', False),
+    ('text-variant, --char-map svhn --model svhn', 'own/numbers_text.txt',
+     ['--char-map', 'svhn', '--model', 'svhn'], 'svhn', 'numbers', False),
     ('readable+boxes', 'own/scenes.txt', [], 'svhn-grid', 'scenes', True),
     ('readable letters, --char-map fsns', 'own/signs.txt', ['--char-map', 'fsns'], 'svhn-grid',
      'signs', False),
@@ -127,7 +128,8 @@ def test_readme_your_own_data_file_then_evaluate_on_a_held_out_file(workdir, own
     _, meta, _ = checks.check_run_folder(str(cwd / 'runs' / 'mine'), 2, 'my_data/gt.tsv')
     assert meta['model_preset'] == 'svhn'
     proc = run_doc('python evaluate.py runs/mine/model.npz --dataset my_data/test.tsv', cwd)
-    assert 'sequence' in proc.stdout.lower()
+    images = re.search(r'^images\s+(\d+)$', proc.stdout, re.M)
+    assert images and int(images.group(1)) == 3, proc.stdout   # the rows of test.tsv
 
 
 def test_readme_your_own_curriculum_with_model_goes_through_the_switch(workdir, own_source):

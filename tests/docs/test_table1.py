@@ -103,7 +103,8 @@ def test_reproduce_train_plus_extra(workdir, svhn_source):
                    '--gpu 0', cwd)
     assert '95.2' in proc.stdout
     # the figures are over the SVHN test crops, not over the training file
-    assert re.search(r'\b%d\b' % len(test_rows), proc.stdout)
+    images = re.search(r'^images\s+(\d+)$', proc.stdout, re.M)
+    assert images and int(images.group(1)) == len(test_rows), proc.stdout
 
 
 @pytest.mark.parametrize('preset', ['svhn-grid', 'svhn-random'])

@@ -11,7 +11,8 @@ from tests.docs.runner import FSNS_SMALL, run_doc
 
 pytestmark = pytest.mark.slow
 
-PREPARE = 'python datasets/fsns/prepare.py FSNS data/fsns --min-words 1 --max-words 4 --max-chars 21'
+PREPARE = ('python datasets/fsns/prepare.py FSNS data/fsns --min-words 1 --max-words 4 '
+           '--max-chars 21')
 
 
 def _prepared(cwd, texts):
