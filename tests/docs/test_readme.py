@@ -17,9 +17,15 @@ from tests.docs.runner import FSNS_SMALL, run_doc
 pytestmark = pytest.mark.slow
 
 
+#: files README's table says are written only under a condition the main command does
+#: not meet: name -> the words of its row that say so
+ONLY_WHEN = {'lr.png': 'only once it changes'}
+
+
 def out_table():
     """The files and log keys README's "What lands in `--out`" table promises:
-    ``(file globs, log keys)``; ``next_level`` (made by the user) left out."""
+    ``(file globs, log keys)``; ``next_level`` (made by the user) left out, the files of
+    :data:`ONLY_WHEN` too (their rows must still say so)."""
     text = read_document('README.md')
     start = text.index('### What lands in `--out`')
     rows = [line for line in text[start:].split('\n\n')[1].split('\n') if line.startswith('| `')]
@@ -27,7 +33,9 @@ def out_table():
     for row in rows:
         cells = row.split('|')
         for name in re.findall(r'`([^`]+)`', cells[1]):
-            if name != 'next_level':
+            if name in ONLY_WHEN:
+                assert ONLY_WHEN[name] in cells[2], 'README: %s is written %s' % (name, cells[2])
+            elif name != 'next_level':
                 files.append(re.sub(r'X+', '*', name))
         if '`log`' in cells[1]:
             keys = re.findall(r'`([a-z_/*]+)`', cells[2])
@@ -42,6 +50,8 @@ def test_main_command_writes_what_readme_lists_then_evaluate_predict_heatmaps(wo
     files, keys = out_table()
     for pattern in files:
         assert glob.glob(str(cwd / 'result' / pattern)), 'README lists %s; not written' % pattern
+    for name in ONLY_WHEN:   # the default learning rate is constant
+        assert not os.path.exists(str(cwd / 'result' / name)), name
     log = json.load(open(str(cwd / 'result' / 'log')))
     last = log[-1]
     for key in keys:
