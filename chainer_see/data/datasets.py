@@ -51,6 +51,10 @@ class GroundTruthDataset(chainer.dataset.DatasetMixin):
                 raise DataError(path, self.gt.lines[0], e.reason + ': ' + self.gt.rel_paths[0])
         self.image_size = (int(image_size[0]), int(image_size[1]))
 
+    def set_image_size(self, image_size):
+        """Resize every image to ``(H, W)`` from now on (``true_boxes`` follow)."""
+        self.image_size = (int(image_size[0]), int(image_size[1]))
+
     num_words = property(lambda self: self.gt.num_words)
     max_chars = property(lambda self: self.gt.max_chars)
     num_views = property(lambda self: self.gt.views)

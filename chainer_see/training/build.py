@@ -128,17 +128,19 @@ def file_char_map(options):
     return None
 
 
-def guess_model_preset(dataset):
-    """Model preset for a ground-truth dataset without ``--model``: ``fsns`` for
-    multi-view data (a boxes file with ``views`` > 1, or FSNS-character labels on images
-    four times as wide as high), else ``svhn`` for one word per image, else
-    ``svhn-grid``.  The model is then built for the data's own image size."""
-    if (getattr(dataset, 'num_views', 1) or 1) > 1:
+def guess_model_preset(datasets):
+    """Model preset for ground-truth files without ``--model`` (``datasets``: the training
+    sets of all levels): ``fsns`` for multi-view data (a boxes file with ``views`` > 1, or
+    FSNS-character labels on images four times as wide as high), else ``svhn`` when
+    every level has one word per image, else ``svhn-grid``.  Like ``--model``, the guess
+    sets the input size the images are resized to."""
+    first = datasets[0]
+    if (getattr(first, 'num_views', 1) or 1) > 1:
         return 'fsns'
-    H, W = dataset.image_size
-    if getattr(dataset.char_map, 'name', None) == 'fsns' and W == 4 * H:
+    H, W = first.image_size
+    if getattr(first.char_map, 'name', None) == 'fsns' and W == 4 * H:
         return 'fsns'
-    return 'svhn' if dataset.num_words == 1 else 'svhn-grid'
+    return 'svhn' if max(int(d.num_words) for d in datasets) == 1 else 'svhn-grid'
 
 
 class StopTrigger(object):
@@ -319,7 +321,11 @@ class SEETraining(object):
                 validation_size=o.validation_size, skip_bad=o.skip_bad,
                 char_map=file_char_map(o))
         if model_preset is None:
-            model_preset = guess_model_preset(self.levels[0].train)
+            model_preset = guess_model_preset([lv.train for lv in self.levels])
+            if self._given_levels is None:   # files: read at the guessed preset's size
+                for level in self.levels:
+                    for ds in (level.train, level.validation):
+                        ds.set_image_size(SEEConfig.preset(model_preset).image_size)
         if presets.is_path(dataset):
             self.loss_preset = 'fsns' if model_preset == 'fsns' else 'svhn'
         self.model_preset = model_preset

@@ -139,12 +139,12 @@ def build_parser():
 
     g = p.add_argument_group('model')
     g.add_argument('--model', choices=('svhn', 'svhn-grid', 'fsns'), default=None,
-                   help="model preset; with a ground-truth path, every image is resized to "
-                        "its input size (default: the dataset preset's; for a path: fsns for "
-                        "multi-view data, svhn for one word, else svhn-grid, built for the "
-                        "data's own image size). One model reads one input size, char map "
-                        "and view count: every curriculum level is checked against it at "
-                        "start-up and a level that does not fit stops the run before the "
+                   help="model preset; its input size (64x64, 200x200, 600x150) is the one "
+                        "every image of every level is resized to (default: the dataset "
+                        "preset's; for ground-truth files a guess: fsns for multi-view data, "
+                        "svhn when every level has one word, else svhn-grid). Every "
+                        "curriculum level is checked against the model at start-up (char map, "
+                        "views, word slots): one that does not fit stops the run before the "
                         "first iteration; N and T grow with the levels")
     g.add_argument('--load-localization', metavar='MODEL_NPZ', default=None,
                    help="start from another run's localization weights (its model.npz)")

@@ -1,6 +1,7 @@
 """A user's own ground-truth files through ``train.py``: the validation split of one file,
-the char map that follows ``--model`` / ``--char-map``, and the start-up check of every
-curriculum level against the one model (sizes, char map, word slots)."""
+the char map that follows ``--model`` / ``--char-map``, the one input size of the model
+(``--model``'s preset or the guessed one) and the start-up check of every curriculum level
+against the one model (sizes, char map, word slots)."""
 import json
 import os
 
@@ -61,7 +62,7 @@ def test_one_ground_truth_file_trains_for_every_model_preset(tmp_path, model):
     argv = ['--dataset', gt, '--out', out] + TINY + (['--model', model] if model else [])
     assert _status(argv) == 0
     config, meta, _ = read_model_info(os.path.join(out, 'model.npz'))
-    want = SEEConfig.preset(model).image_size if model else (96, 96)
+    want = SEEConfig.preset(model or 'svhn-grid').image_size
     assert tuple(config.image_size) == tuple(want)
     assert config.num_regions == 2 and config.get_char_map() == CharMap.load('svhn')
     assert meta['model_preset'] == (model or 'svhn-grid') and meta['iteration'] == 2
@@ -93,7 +94,7 @@ def test_char_map_follows_char_map_option_then_model_then_preset(tmp_path):
     gt.write_text('#see-words\t1\t3\na.png\tcab\na.png\tba\n')
     levels = presets.curriculum_levels(str(gt), char_map=str(cm))
     assert levels[0].train.char_map.decode(levels[0].train[0][1][0]) == 'cab'
-    assert guess_model_preset(levels[0].train) == 'svhn'
+    assert guess_model_preset([levels[0].train]) == 'svhn'
 
 
 def _level(tmp_path, name, size, words):
@@ -107,24 +108,33 @@ def _level(tmp_path, name, size, words):
     return {'train': '%s/gt.tsv' % name, 'validation': '%s/gt.tsv' % name}
 
 
-def test_levels_of_different_sizes_stop_at_start_up_or_resize_with_model(tmp_path, capsys):
+@pytest.mark.parametrize('model', [None, 'svhn'])
+def test_levels_of_different_sizes_switch_at_the_one_input_size(tmp_path, model):
+    # every level is read at the input size of the one model (--model's preset, or the
+    # guessed one: svhn-grid, since a level has two words), so the switch goes through
     cur = tmp_path / 'curriculum.json'
-    cur.write_text(json.dumps([_level(tmp_path, 'small', (64, 64), 1),
+    cur.write_text(json.dumps([_level(tmp_path, 'small', (56, 33), 1),
                                _level(tmp_path, 'big', (128, 128), 2)]))
     out = str(tmp_path / 'run')
     argv = ['--dataset', str(cur), '--out', out, '--iterations', '4', '--batch-size', '2',
             '--test-interval', '1', '--curriculum-window', '1', '--curriculum-threshold', '1e9',
-            '--plot-images', '1', '--no-gif', '--quiet']
-    assert _status(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and 'level 2 (level-2) train' in err[0] and '128x128' in err[0]
-    assert not os.path.exists(os.path.join(out, 'log'))
-    # with --model every level is read at the preset's size: the switch goes through
-    assert _status(argv + ['--model', 'svhn-grid', '--out', out + '2']) == 0
-    log = json.load(open(os.path.join(out + '2', 'log')))
+            '--plot-images', '1', '--no-gif', '--quiet'] + (['--model', model] if model else [])
+    assert _status(argv) == 0
+    log = json.load(open(os.path.join(out, 'log')))
     assert log[-1]['level'] == 1
-    config, _, _ = read_model_info(os.path.join(out + '2', 'model.npz'))
-    assert config.num_regions == 2
+    config, meta, _ = read_model_info(os.path.join(out, 'model.npz'))
+    assert config.num_regions == 2 and meta['model_preset'] == (model or 'svhn-grid')
+    assert tuple(config.image_size) == ((64, 64) if model else (200, 200))
+
+
+def test_given_levels_of_another_size_stop_before_the_first_iteration(tmp_path):
+    levels = presets.curriculum_levels('synthetic-random', validation_size=2)
+    levels[1] = levels[1]._replace(validation=SyntheticDataset(
+        'svhn-random', 2, image_size=(100, 100), min_numbers=2, max_numbers=2))
+    with pytest.raises(ValueError, match=r'level 2 \(synthetic-random-2\) validation, '
+                                         r'SyntheticDataset: images are 100x100 \(W x H\) but '
+                                         r'the model reads 200x200'):
+        CurriculumData(levels).check_fits(SEEConfig.preset('svhn-grid'))
 
 
 def test_check_fits_names_the_level_for_char_map_views_and_word_slots(tmp_path):
