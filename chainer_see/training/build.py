@@ -714,9 +714,16 @@ class SEETraining(object):
             return None
         level = read_value(path, 'extensions/CurriculumSwitch/level')
         level = 0 if level is None else int(level)
-        if level != self.level:
-            self.set_level(level)
-        chainer.serializers.load_npz(path, self.trainer)
+        try:
+            if level != self.level:
+                self.set_level(level)
+            chainer.serializers.load_npz(path, self.trainer)
+        except (KeyError, ValueError) as e:
+            raise run_folder.RunFolderError(
+                '--resume: %s does not fit the run these options build (%s); resume with '
+                'the options of %s, or start a new run with another --out or --overwrite'
+                % (path, str(e).splitlines()[0][:160] if str(e) else type(e).__name__,
+                   os.path.join(self.out, 'config.json'))) from None
         self.curriculum.level = level
         self.snapshot.last = path
         self.snapshot.last_iteration = int(self.updater.iteration)
@@ -741,8 +748,8 @@ class SEETraining(object):
             self.folder.lock.acquire()          # again, if given back by an earlier run()
         try:
             if o.resume and self.resume() is None:
-                raise run_folder.RunFolderError('--resume: no readable snapshot in %s'
-                                                % self.out)
+                raise run_folder.RunFolderError('--resume: no readable snapshot in %s (start '
+                                                'the run anew with --overwrite)' % self.out)
             self.write_configuration()
             self.log('training %s on %s, %s\n  N=%d regions, T=%d characters, batch %d x %d '
                      'replica(s), %d iterations' % (o.dataset, self.plan.mode,

@@ -498,3 +498,22 @@ def test_help_states_the_rules():
         assert phrase in text, phrase
     doc = ' '.join(cli.__doc__.split())
     assert '130: interrupted by Ctrl-C or SIGTERM' in doc and '1: a file could not' in doc
+
+
+def test_resume_with_options_that_build_another_model_exits_2(tmp_path, capsys):
+    out = str(tmp_path / 'run')
+    small = ['--iterations', '2', '--batch-size', '2', '--validation-size', '2',
+             '--test-interval', '2', '--plot-images', '0', '--quiet']
+    assert exit_status(['--out', out] + small) == 0
+    before = contents(out)
+    capsys.readouterr()
+    # the snapshot holds the svhn reader (11 classes); these options build the FSNS one
+    assert exit_status(['--out', out, '--resume', '--dataset', 'synthetic-fsns',
+                        '--batch-size', '1', '--validation-size', '1']) == 2
+    lines = error_lines(capsys)
+    assert len(lines) == 1
+    assert lines[0].startswith('train.py: error: --resume: %s' % os.path.join(
+        out, 'snapshot_iter_00000002.npz'))
+    assert 'does not fit the run these options build' in lines[0]
+    assert 'config.json' in lines[0]
+    assert contents(out) == before
