@@ -174,7 +174,8 @@ def annotate(prediction, image, views=1):
 def _unique_path(folder, stem, used):
     name = stem + '.see.png'
     k = 2
-    while name in used:
+    # a name taken in this run, or by a folder (which an image cannot replace)
+    while name in used or os.path.isdir(os.path.join(folder, name)):
         name = '%s-%d.see.png' % (stem, k)
         k += 1
     used.add(name)

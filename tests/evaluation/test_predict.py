@@ -192,3 +192,14 @@ def test_help_explains_every_option(capsys):
     for opt in ('--preset', '--out', '--no-draw', '--json', '--views', '--batch-size', '--gpu'):
         assert opt in text, opt
     assert '(default: predictions)' in text and '(default: auto)' in text
+
+
+def test_a_folder_in_the_way_of_an_annotated_name_gets_the_next_name(svhn_model, tmp_path):
+    _, path = svhn_model
+    h.pattern_image(numpy.random.RandomState(1), (40, 40)).save(str(tmp_path / 'p.png'))
+    (tmp_path / 'o' / 'p.see.png').mkdir(parents=True)
+    buf = io.StringIO()
+    assert pr.main([path, str(tmp_path / 'p.png'), '--out', str(tmp_path / 'o')],
+                   stdout=buf) == 0
+    assert os.path.isfile(str(tmp_path / 'o' / 'p-2.see.png'))
+    assert 'annotated: %s' % (tmp_path / 'o' / 'p-2.see.png') in buf.getvalue()
