@@ -28,7 +28,7 @@ import sys
 import time
 
 import numpy
-from PIL import Image, ImageFilter, ImageFont
+from PIL import ImageFont
 
 _ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 sys.path.insert(0, _ROOT)
@@ -72,31 +72,12 @@ class PlainGlyphs(object):
 
     def mask(self, c, font=None):
         font = font or self._font_and_height()
-        pad = self.bold + 1
-        m = font.getmask(c)
-        x0, y0, x1, y1 = font.getbbox(c)
-        img = Image.new('L', (int(font.getlength(c)) + 2 * pad, self.height), 0)
-        img.paste(255, (pad + x0, pad + y0 - self.top), Image.frombytes('L', m.size, bytes(m)))
-        if self.bold:
-            img = img.filter(ImageFilter.MaxFilter(2 * self.bold + 1))
-        a = numpy.asarray(img)
-        cols = numpy.flatnonzero(a.max(axis=0) > 0)
-        return numpy.ascontiguousarray(a[:, cols[0]:cols[-1] + 1])
+        return render.glyph_mask(font, c, self.top, self.height, self.bold)
 
     def number(self, digits, spacing):
         font = self._font_and_height()
         gap = int(round(spacing * self.height))
-        parts = [self.mask(c, font) for c in digits]
-        width = sum(p.shape[1] for p in parts) + gap * (len(parts) - 1)
-        width = max(width, max(p.shape[1] for p in parts))
-        out = numpy.zeros((self.height, width), numpy.uint8)
-        x = 0
-        for p in parts:
-            w = p.shape[1]
-            x = min(x, width - w)
-            numpy.maximum(out[:, x:x + w], p, out=out[:, x:x + w])
-            x += w + gap
-        return out
+        return render.compose([self.mask(c, font) for c in digits], self.height, gap)
 
 
 def plain_glyph_sets():

@@ -43,6 +43,37 @@ def get_font(index, size):
     return ImageFont.truetype(font_paths()[index], int(size))
 
 
+def glyph_mask(font, c, top, height, bold=0):
+    """uint8 mask (height, width) of character ``c`` drawn with ``font``: ink from the
+    font's ``top`` down, ``bold + 1`` pixels of padding, strokes thickened by ``bold``
+    pixels, the empty columns left and right cut off."""
+    pad = bold + 1
+    m = font.getmask(c)
+    x0, y0, x1, y1 = font.getbbox(c)
+    img = Image.new('L', (int(font.getlength(c)) + 2 * pad, height), 0)
+    img.paste(255, (pad + x0, pad + y0 - top), Image.frombytes('L', m.size, bytes(m)))
+    if bold:
+        img = img.filter(ImageFilter.MaxFilter(2 * bold + 1))
+    a = numpy.asarray(img)
+    cols = numpy.flatnonzero(a.max(axis=0) > 0)
+    return numpy.ascontiguousarray(a[:, cols[0]:cols[-1] + 1])
+
+
+def compose(parts, height, gap):
+    """The masks ``parts`` (each (height, w)) side by side, ``gap`` pixels apart, as one
+    uint8 mask; a negative gap overlaps them (never beyond the whole width)."""
+    width = sum(p.shape[1] for p in parts) + gap * (len(parts) - 1)
+    width = max(width, max(p.shape[1] for p in parts))
+    out = numpy.zeros((height, width), numpy.uint8)
+    x = 0
+    for p in parts:
+        w = p.shape[1]
+        x = min(x, width - w)
+        numpy.maximum(out[:, x:x + w], p, out=out[:, x:x + w])
+        x += w + gap
+    return out
+
+
 class GlyphSet(object):
     """The ten digits of one font (and stroke weight) as uint8 masks of equal height.
 
@@ -54,35 +85,14 @@ class GlyphSet(object):
         font = get_font(font_index, GLYPH_HEIGHT)
         top = min(font.getbbox(c)[1] for c in '0123456789')
         bottom = max(font.getbbox(c)[3] for c in '0123456789')
-        pad = bold + 1
-        self.masks = {}
-        for c in '0123456789':
-            m = font.getmask(c)
-            x0, y0, x1, y1 = font.getbbox(c)
-            img = Image.new('L', (int(font.getlength(c)) + 2 * pad, bottom - top + 2 * pad), 0)
-            img.paste(255, (pad + x0, pad + y0 - top), Image.frombytes('L', m.size, bytes(m)))
-            if bold:
-                img = img.filter(ImageFilter.MaxFilter(2 * bold + 1))
-            a = numpy.asarray(img)
-            cols = numpy.flatnonzero(a.max(axis=0) > 0)
-            self.masks[c] = numpy.ascontiguousarray(a[:, cols[0]:cols[-1] + 1])
-        self.height = bottom - top + 2 * pad
+        self.height = bottom - top + 2 * (bold + 1)
+        self.masks = {c: glyph_mask(font, c, top, self.height, bold) for c in '0123456789'}
 
     def number(self, digits, spacing):
         """uint8 mask (height, width) of ``digits`` with ``spacing`` (fraction of the
         height) between glyphs."""
         gap = int(round(spacing * self.height))
-        parts = [self.masks[c] for c in digits]
-        width = sum(p.shape[1] for p in parts) + gap * (len(parts) - 1)
-        width = max(width, max(p.shape[1] for p in parts))
-        out = numpy.zeros((self.height, width), numpy.uint8)
-        x = 0
-        for p in parts:
-            w = p.shape[1]
-            x = min(x, width - w)
-            numpy.maximum(out[:, x:x + w], p, out=out[:, x:x + w])
-            x += w + gap
-        return out
+        return compose([self.masks[c] for c in digits], self.height, gap)
 
 
 @functools.lru_cache(maxsize=None)

@@ -47,3 +47,15 @@ def at_iteration(iteration, action):
             if trainer.updater.iteration == iteration:
                 action()
     return AtIteration()
+
+
+def crashing_run(tmp_path, iteration=3):
+    """A small svhn run that raises ``RuntimeError('disk on fire')`` after update
+    ``iteration`` of its 6 (no snapshot before that: the interval is 100)."""
+    run = small_run(tmp_path, levels=crops_levels(), model='svhn', iterations=6,
+                    snapshot_interval=100, plot_images=0)
+
+    def crash():
+        raise RuntimeError('disk on fire')
+    run.trainer.extend(at_iteration(iteration, crash))
+    return run

@@ -6,16 +6,11 @@ import pytest
 
 from chainer_see import load_model, read_model_info
 from chainer_see.training.snapshots import latest_snapshot
-from tests.training.helpers import at_iteration, crops_levels, small_run
+from tests.training.helpers import crashing_run, crops_levels, small_run
 
 
 def test_an_error_during_training_leaves_a_snapshot_and_a_model(tmp_path):
-    run = small_run(tmp_path, levels=crops_levels(), model='svhn', iterations=6,
-                    snapshot_interval=100, plot_images=0)
-
-    def crash():
-        raise RuntimeError('disk on fire')
-    run.trainer.extend(at_iteration(3, crash))
+    run = crashing_run(tmp_path)
     with pytest.raises(RuntimeError, match='disk on fire'):
         run.run()
     assert latest_snapshot(str(tmp_path)).endswith('snapshot_iter_00000003.npz')

@@ -20,7 +20,7 @@ import chainer
 from chainer_see import read_model_info
 from chainer_see.training import build, cli, run_folder, snapshots
 from chainer_see.training.extensions.nan_guard import NonFiniteError
-from tests.training.helpers import SMALL, at_iteration, crops_levels, small_run
+from tests.training.helpers import SMALL, at_iteration, crashing_run, crops_levels, small_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -324,19 +324,9 @@ def full_disk(monkeypatch, *targets, room=20000):
     return written
 
 
-def _crashing_run(tmp_path):
-    run = small_run(tmp_path, levels=crops_levels(), model='svhn', iterations=6,
-                    snapshot_interval=100, plot_images=0)
-
-    def crash():
-        raise RuntimeError('disk on fire')
-    run.trainer.extend(at_iteration(3, crash))
-    return run
-
-
 def test_after_an_error_the_model_is_written_before_the_snapshot(tmp_path, monkeypatch):
     written = full_disk(monkeypatch)
-    run = _crashing_run(tmp_path)
+    run = crashing_run(tmp_path)
     with pytest.raises(RuntimeError, match='disk on fire'):
         run.run()
     assert [n for n in written if n.endswith('.npz')] == ['model.npz',
@@ -353,7 +343,7 @@ def test_after_an_error_the_model_is_written_before_the_snapshot(tmp_path, monke
 def test_after_an_error_one_failed_write_does_not_stop_the_other(tmp_path, monkeypatch,
                                                                  full, kept):
     written = full_disk(monkeypatch, full)
-    run = _crashing_run(tmp_path)
+    run = crashing_run(tmp_path)
     with pytest.raises(RuntimeError, match='disk on fire'):
         run.run()
     assert [n for n in written if n.endswith('.npz')] == [kept]
