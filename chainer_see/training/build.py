@@ -89,7 +89,8 @@ COMMON_DEFAULTS = dict(
     heatmaps=False, no_gif=False, loss_mode=None, area_weight=None, area_scale=None,
     aspect_weight=None, direction_weight=None, height_hinge=None, outside_weight=None,
     slot_layout=None, no_curriculum=False,
-    curriculum_window=5, curriculum_threshold=0.1, max_restarts=0, restart_interval=0,
+    curriculum_window=5, curriculum_threshold=0.1, curriculum_rule='loss',
+    curriculum_accuracy=0.8, curriculum_rise=0.01, max_restarts=0, restart_interval=0,
     restart_tolerance=0.005, restart_improvement=0.05, load_localization=None,
     load_recognition=None, freeze=None, char_map=None,
     resume=False, overwrite=False, gpus=None, mpi=False, loader='serial', loader_workers=2,
@@ -495,8 +496,9 @@ class SEETraining(object):
                 ThetaGuard(iteration=lambda: self.updater.iteration,
                            last_snapshot=lambda: self.snapshot.last_good(self.out)))
         self.curriculum = CurriculumSwitch(
-            self.set_level, self.data.num_levels, key='validation/main/loss',
-            window=o.curriculum_window, threshold=o.curriculum_threshold,
+            self.set_level, self.data.num_levels, window=o.curriculum_window, threshold=o.curriculum_threshold,
+            rule=o.curriculum_rule, min_accuracy=o.curriculum_accuracy,
+            rise=o.curriculum_rise,
             trigger_file=os.path.join(self.out, 'next_level'),
             signal_number=getattr(signal, 'SIGUSR1', None), comm=self.comm, log=self.log)
         trainer.extend(self.curriculum)

@@ -213,10 +213,21 @@ def build_parser():
                    help='train on all levels mixed from the start')
     g.add_argument('--curriculum-window', type=positive_int, default=d['curriculum_window'],
                    help='validation losses in the plateau window')
+    g.add_argument('--curriculum-rule', choices=('loss', 'accuracy'),
+                   default=d['curriculum_rule'],
+                   help="when a level is done: 'loss' (published code: the validation loss "
+                        "has settled, --curriculum-threshold) or 'accuracy' (the validation "
+                        "sequence accuracy has reached --curriculum-accuracy and rose at most "
+                        "--curriculum-rise over the window)")
     g.add_argument('--curriculum-threshold', type=non_negative,
                    default=d['curriculum_threshold'],
-                   help='next level when the mean |loss - last loss| over the window is at '
-                        'most this')
+                   help='loss rule: next level when the mean |loss - last loss| over the '
+                        'window is at most this')
+    g.add_argument('--curriculum-accuracy', type=fraction, default=d['curriculum_accuracy'],
+                   help='accuracy rule: the validation sequence accuracy a level must reach')
+    g.add_argument('--curriculum-rise', type=non_negative, default=d['curriculum_rise'],
+                   help='accuracy rule: settled when the accuracy rose at most this over the '
+                        'window (newest minus oldest)')
     g.add_argument('--test-interval', type=positive_int, default=None,
                    help='iterations between validations (and curriculum checks) '
                         + _per_dataset('test_interval'))

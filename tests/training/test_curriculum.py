@@ -140,3 +140,54 @@ def test_forced_plateau_switches_level_in_a_real_run(tmp_path):
 def test_window_must_hold_a_value(bad):
     with pytest.raises(ValueError, match='window'):
         CurriculumSwitch(lambda k: None, 2, window=bad)
+
+
+def feed_accuracy(ext, trainer, values):
+    for v in values:
+        trainer.updater.iteration += 1
+        trainer.observation = {} if v is None else {'validation/main/sequence_accuracy': v}
+        with chainer.reporter.Reporter().scope(trainer.observation):
+            ext(trainer)
+
+
+def test_accuracy_rule_needs_the_target_and_a_settled_window():
+    applied, lines = [], []
+    ext = CurriculumSwitch(applied.append, 3, window=3, rule='accuracy', min_accuracy=0.8,
+                           rise=0.01, log=lines.append)
+    assert ext.key == 'validation/main/sequence_accuracy'
+    t = FakeTrainer()
+    # a flat window far below the target: the loss rule's kind of plateau is not success
+    feed_accuracy(ext, t, [0.0, 0.0, 0.0, 0.0])
+    assert applied == []
+    # above the target but still rising: 0.85 - 0.79 = 0.06 > 0.01
+    feed_accuracy(ext, t, [0.79, 0.82, 0.85])
+    assert applied == []
+    # window [0.85, 0.853, 0.855]: newest 0.855 >= 0.8, rose 0.005 <= 0.01
+    feed_accuracy(ext, t, [0.853, None, 0.855])
+    assert applied == [1] and ext.window == []
+    assert 'accuracy 0.855 reached 0.80 and rose 0.005 over 3 validations' in lines[0]
+    # a falling accuracy above the target is settled too (it no longer rises)
+    feed_accuracy(ext, t, [0.95, 0.9, 0.86])
+    assert applied == [1, 2]
+    with pytest.raises(ValueError, match="rule must be one of"):
+        CurriculumSwitch(applied.append, 3, rule='iou')
+
+
+def test_loss_rule_ignores_accuracy_and_accuracy_rule_ignores_loss():
+    applied = []
+    by_loss = CurriculumSwitch(applied.append, 2, window=1, threshold=1e9, log=None)
+    feed_accuracy(by_loss, FakeTrainer(), [1.0, 1.0])
+    by_acc = CurriculumSwitch(applied.append, 2, window=1, rule='accuracy', log=None)
+    feed(by_acc, FakeTrainer(), [0.1, 0.1])
+    assert applied == []
+
+
+def test_accuracy_rule_from_the_command_line_switches_in_a_real_run(tmp_path):
+    # target 0 and any rise: the first validation (iteration 2) ends level 1
+    run = small_run(tmp_path, iterations=4, curriculum_window=1, curriculum_rule='accuracy',
+                    curriculum_accuracy=0.0, curriculum_rise=1.0, curriculum_threshold=0.0,
+                    plot_images=0)
+    run.run()
+    assert run.curriculum.rule == 'accuracy' and run.curriculum.switches[0][:2] == (2, 1)
+    assert any('validation sequence accuracy' in line and 'reached 0.00' in line
+               for line in run.lines)

@@ -1,9 +1,19 @@
-"""``CurriculumSwitch``: move to the next curriculum level when the validation loss settles.
+"""``CurriculumSwitch``: move to the next curriculum level when the validation loss settles,
+or when the validation accuracy has reached a target and settled.
 
-Rule (published code): every time the validation loss is reported (each test
-interval) it is appended to a window of ``window`` values (5); once the window is full
-and the mean of ``|value - last|`` over it is ``<= threshold`` (0.1), the level is done
-and the next one starts with an empty window.  By hand: create the file
+Rules, chosen by ``rule``:
+
+* ``'loss'`` (published code, the default): every time the validation loss is reported
+  (each test interval) it is appended to a window of ``window`` values (5); once the
+  window is full and the mean of ``|value - last|`` over it is ``<= threshold`` (0.1),
+  the level is done.  It measures flatness, not success: a loss that is flat because
+  nothing is being learned ends the level too.
+* ``'accuracy'`` (the paper's words: "once the accuracy on the validation set has
+  settled"): the window holds the validation sequence accuracy; the level is done once
+  the window is full, its newest value is at least ``min_accuracy`` and it rose by at
+  most ``rise`` over the window (newest minus oldest).
+
+Either way the next level starts with an empty window.  By hand: create the file
 ``trigger_file`` (``OUT/next_level``; it is removed when honoured) or send the
 process ``signal_number`` (``SIGUSR1``).
 
@@ -26,6 +36,10 @@ import chainer
 from chainer.training import extension
 
 
+#: the observation each rule watches
+RULES = {'loss': 'validation/main/loss', 'accuracy': 'validation/main/sequence_accuracy'}
+
+
 class CurriculumSwitch(extension.Extension):
     """Trainer extension; call it every iteration (its default trigger).
 
@@ -33,9 +47,15 @@ class CurriculumSwitch(extension.Extension):
         apply_level (callable): ``apply_level(level)`` switches the training to level
             ``level`` (0-based).
         num_levels (int): number of levels; the last level is never left.
-        key (str): the observation to watch (``validation/main/loss``).
+        key (str): the observation to watch (``validation/main/loss``; with
+            ``rule='accuracy'`` the default is ``validation/main/sequence_accuracy``).
         window (int): values in the window.
-        threshold (float): the level is done when mean ``|value - last| <= threshold``.
+        threshold (float): ``rule='loss'``: the level is done when mean
+            ``|value - last| <= threshold``.
+        rule (str): ``'loss'`` or ``'accuracy'`` (see the module docstring).
+        min_accuracy (float): ``rule='accuracy'``: the newest value must reach this.
+        rise (float): ``rule='accuracy'``: the most the value may still rise over the
+            window for it to count as settled.
         trigger_file (str or None): a file whose appearance requests the next level.
         signal_number (int or None): a signal that requests the next level (``None`` =
             none; only installable from the main thread).
@@ -47,13 +67,19 @@ class CurriculumSwitch(extension.Extension):
     priority = extension.PRIORITY_EDITOR
     name = 'CurriculumSwitch'
 
-    def __init__(self, apply_level, num_levels, key='validation/main/loss', window=5,
-                 threshold=0.1, trigger_file=None, signal_number=None, comm=None, log=print):
+    def __init__(self, apply_level, num_levels, key=None, window=5, threshold=0.1,
+                 trigger_file=None, signal_number=None, comm=None, log=print, rule='loss',
+                 min_accuracy=0.8, rise=0.01):
         if window < 1:
             raise ValueError('curriculum window must hold at least 1 value, got %d' % window)
+        if rule not in RULES:
+            raise ValueError('curriculum rule must be one of %s, got %r' % (RULES, rule))
         self.apply_level = apply_level
         self.num_levels = int(num_levels)
-        self.key = key
+        self.rule = rule
+        self.key = key or RULES[rule]
+        self.min_accuracy = float(min_accuracy)
+        self.rise = float(rise)
         self.window_size = int(window)
         self.threshold = float(threshold)
         self.trigger_file = trigger_file
@@ -94,10 +120,12 @@ class CurriculumSwitch(extension.Extension):
 
     # ------------------------------------------------------------------ rule
     def plateau(self):
-        """Whether the window is full and settled (the published rule)."""
+        """Whether the window is full and the level done by ``rule``."""
         if len(self.window) < self.window_size:
             return False
         w = numpy.asarray(self.window, dtype=numpy.float64)
+        if self.rule == 'accuracy':
+            return bool(w[-1] >= self.min_accuracy and w[-1] - w[0] <= self.rise)
         return bool(numpy.mean(numpy.abs(w - w[-1])) <= self.threshold)
 
     def __call__(self, trainer):
@@ -123,9 +151,16 @@ class CurriculumSwitch(extension.Extension):
             else:
                 decision = _bcast(self.comm, decision)
         if decision and self.level + 1 < self.num_levels:
-            reason = 'validation loss settled' if decision == 'settled' else 'requested by hand'
+            reason = self._settled_reason() if decision == 'settled' else 'requested by hand'
             self.switch_to(self.level + 1, trainer.updater.iteration, reason)
         chainer.report({'level': self.level})
+
+    def _settled_reason(self):
+        if self.rule == 'accuracy':
+            return ('validation sequence accuracy %.3f reached %.2f and rose %.3f over %d '
+                    'validations' % (self.window[-1], self.min_accuracy,
+                                     self.window[-1] - self.window[0], self.window_size))
+        return 'validation loss settled'
 
     def switch_to(self, level, iteration=None, reason='requested'):
         """Apply ``level`` now and start an empty window."""
