@@ -8,7 +8,9 @@ curriculum JSON (one level per entry).
 preset                 data                               levels        model
 =====================  =================================  ============  ==========
 ``synthetic-svhn``     64x64 house-number crops           1             ``svhn``
-``synthetic-grid``     4 numbers in a 2x2 grid, 200x200   1             ``svhn-grid``
+``synthetic-grid``     numbers in a 2x2 grid, 200x200     4 (1..4 nums) ``svhn-grid``
+``synthetic-grid4``    4 numbers in a 2x2 grid, 200x200   1             ``svhn-grid``
+``synthetic-grid128``  64x64 crops in a 2x2 grid, 128x128 4 (1..4 nums) ``svhn-grid``
 ``synthetic-random``   1-4 numbers anywhere, 200x200      4 (1..4 nums) ``svhn-grid``
 ``synthetic-fsns``     four views of a street sign        4 (1..4 words) ``fsns``
 ``svhn``               DATA/svhn/{train,test}/gt.tsv      1             ``svhn``
@@ -21,7 +23,9 @@ Synthetic splits never overlap: training uses the run's seed, validation and tes
 fixed seeds of their own (``VALIDATION_SEED``, ``TEST_SEED``), so every run of a preset
 is measured on the same held-out images.  Level ``k`` of a synthetic curriculum holds
 images with exactly ``k`` numbers (words) and ``k`` word slots; training on all levels
-at once (no curriculum) is the same data mixed from the start.
+at once (no curriculum) is the same data mixed from the start.  The test set of
+``synthetic-random`` and ``synthetic-fsns`` mixes all levels, as the real test sets do;
+that of the grids is the full grid (four numbers), the task the curriculum leads to.
 """
 import collections
 import dataclasses
@@ -56,6 +60,7 @@ class DatasetPreset(object):
     test: str = None
     curriculum: str = None
     converter: str = None            # the command that prepares the files
+    test_mixed: bool = True          # synthetic test set: all levels mixed, or the last
     char_map: str = 'svhn'           # the char map its labels use
 
     @property
@@ -72,8 +77,20 @@ PRESETS = collections.OrderedDict((p.name, p) for p in [
                   'synthetic 64x64 house-number crops (Table 1 analogue), no download',
                   kind='svhn-crops'),
     DatasetPreset('synthetic-grid', 'svhn-grid', 'svhn-grid',
-                  'synthetic 200x200 images, four numbers in a 2x2 grid',
+                  'synthetic 200x200 images, numbers in a 2x2 grid; curriculum 1->2->3->4 '
+                  'filled cells, tested on four',
+                  kind='svhn-grid', levels=tuple(_exactly('numbers', k) for k in (1, 2, 3, 4)),
+                  test_mixed=False),
+    DatasetPreset('synthetic-grid4', 'svhn-grid', 'svhn-grid',
+                  'synthetic 200x200 images, four numbers in a 2x2 grid from the start (no '
+                  'curriculum, the grid of the earlier experiments)',
                   kind='svhn-grid'),
+    DatasetPreset('synthetic-grid128', 'svhn-grid', 'svhn-grid',
+                  'synthetic 128x128 images, 64x64 house-number crops in a 2x2 grid (the '
+                  'grid at the crops\' scale, for CPUs); curriculum 1->2->3->4 filled cells, '
+                  'tested on four',
+                  kind='svhn-grid128',
+                  levels=tuple(_exactly('numbers', k) for k in (1, 2, 3, 4)), test_mixed=False),
     DatasetPreset('synthetic-random', 'svhn-grid', 'svhn-grid',
                   'synthetic 200x200 images, numbers at random places; curriculum 1->2->3->4',
                   kind='svhn-random',
@@ -226,7 +243,7 @@ def evaluation_dataset(dataset, data_dir='data', image_size=None, count=1000, sk
     preset = get_preset(dataset)
     if preset.synthetic:
         opts = dict(preset.levels[-1])
-        if len(preset.levels) > 1:   # the test set mixes all levels, as the real ones do
+        if len(preset.levels) > 1 and preset.test_mixed:   # as the real test sets do
             key = 'numbers' if 'min_numbers' in opts else 'words'
             opts['min_' + key] = preset.levels[0]['min_' + key]
         return SyntheticDataset(preset.kind, count, seed=TEST_SEED, image_size=image_size,

@@ -6,7 +6,11 @@ Kinds (native image size, word slots N x characters T):
   Table 1 protocol: the number's box enlarged 30 % on every side fills the crop, so
   the number sits in the middle ~62 % (with a few pixels of jitter); neighbouring
   distractor digits may show, cut, at the left/right edges as in real SVHN crops.
-- ``svhn-grid`` (200x200, 4 x 5): four such crops (56-96 px) in a 2x2 grid.
+- ``svhn-grid`` (200x200, ``max_numbers`` x 5): such crops (56-96 px) in
+  ``min_numbers``-``max_numbers`` (default 4) of the four cells of a 2x2 grid.
+- ``svhn-grid128`` (128x128, ``max_numbers`` x 5): the same with 64x64 crops filling
+  their cells: the grid at the crops' reading scale (an analogue of ``svhn-grid`` that
+  fits 2 CPU cores).
 - ``svhn-random`` (200x200, ``max_numbers`` x 5): ``min_numbers``-``max_numbers``
   crops (48-96 px) at random non-overlapping places (the paper's Fig. 5).
 - ``fsns-like`` (150x600, ``max_words`` x 21): four 150x150 views of one street-name
@@ -30,7 +34,11 @@ from chainer_see.data import compose, render
 from chainer_see.data.boxes import ink_box, rescale_boxes
 from chainer_see.data.reading_order import sort_in_reading_order
 
-KINDS = ('svhn-crops', 'svhn-grid', 'svhn-random', 'fsns-like')
+KINDS = ('svhn-crops', 'svhn-grid', 'svhn-grid128', 'svhn-random', 'fsns-like')
+#: grid kinds: (canvas side, smallest and largest crop side); 2x2 cells
+GRIDS = {'svhn-grid': (200, 56, 96), 'svhn-grid128': (128, 64, 64)}
+#: numbers per image by default (min, max)
+DEFAULT_NUMBERS = {'svhn-random': (1, 4), 'svhn-grid': (4, 4), 'svhn-grid128': (4, 4)}
 
 Sample = collections.namedtuple('Sample', ['image', 'words', 'boxes', 'masks'])
 Sample.__doc__ = """One rendered sample at native size: ``image`` uint8 (H, W, 3),
@@ -178,8 +186,9 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
         max_chars (int or None): T, at least ``max_digits`` / the longest word
             (default 5 for digits, 21 for fsns-like).
         min_digits, max_digits: digits per house number (1..5).
-        min_numbers, max_numbers: numbers per image for ``svhn-random`` (1..4 default;
-            N = ``max_numbers``), so a curriculum can go 1 -> 2 -> 3 -> 4.
+        min_numbers, max_numbers: numbers per image for ``svhn-random`` (default 1..4)
+            and filled cells of the grid kinds (default 4); N = ``max_numbers``, so a
+            curriculum can go 1 -> 2 -> 3 -> 4.
         min_words, max_words: words per sign for ``fsns-like`` (1..4; N = max_words).
 
     Attributes: ``num_words``, ``max_chars``, ``char_map``, ``image_size``,
@@ -187,16 +196,19 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
     """
 
     def __init__(self, kind, length, seed=0, image_size=None, char_map=None, num_words=None,
-                 max_chars=None, min_digits=1, max_digits=5, min_numbers=1, max_numbers=4,
-                 min_words=1, max_words=4):
+                 max_chars=None, min_digits=1, max_digits=5, min_numbers=None,
+                 max_numbers=None, min_words=1, max_words=4):
         from chainer_see.data.datasets import as_char_map
         if kind not in KINDS:
             raise ValueError('unknown synthetic kind %r (choose from %s)' % (kind, ', '.join(KINDS)))
         if not 1 <= min_digits <= max_digits:
             raise ValueError('need 1 <= min_digits <= max_digits')
-        if kind == 'svhn-random' and not 1 <= min_numbers <= max_numbers <= 4:
-            raise ValueError('need 1 <= min_numbers <= max_numbers <= 4 (a 200x200 image holds '
-                             'at most four numbers without overlap)')
+        lo, hi = DEFAULT_NUMBERS.get(kind, (1, 4))
+        min_numbers = lo if min_numbers is None else min_numbers
+        max_numbers = hi if max_numbers is None else max_numbers
+        if kind in DEFAULT_NUMBERS and not 1 <= min_numbers <= max_numbers <= 4:
+            raise ValueError('need 1 <= min_numbers <= max_numbers <= 4 (a 2x2 grid, or a '
+                             '200x200 image without overlap, holds at most four numbers)')
         if kind == 'fsns-like' and not 1 <= min_words <= max_words:
             raise ValueError('need 1 <= min_words <= max_words')
         self.kind = kind
@@ -207,8 +219,7 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
         self.min_words, self.max_words = min_words, max_words
         fsns = kind == 'fsns-like'
         self.char_map = as_char_map(char_map or ('fsns' if fsns else 'svhn'))
-        need_n = {'svhn-crops': 1, 'svhn-grid': 4, 'svhn-random': max_numbers,
-                  'fsns-like': max_words}[kind]
+        need_n = max_words if fsns else (max_numbers if kind in DEFAULT_NUMBERS else 1)
         self.num_words = need_n if num_words is None else int(num_words)
         if self.num_words < need_n:
             raise ValueError('num_words %d is less than the %d words of %s'
@@ -218,7 +229,8 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
         if self.max_chars < (2 if fsns else max_digits):
             raise ValueError('max_chars %d is too small for %s' % (self.max_chars, kind))
         self.native_size = {'svhn-crops': (64, 64), 'svhn-grid': (200, 200),
-                            'svhn-random': (200, 200), 'fsns-like': (150, 600)}[kind]
+                            'svhn-grid128': (128, 128), 'svhn-random': (200, 200),
+                            'fsns-like': (150, 600)}[kind]
         self.image_size = tuple(image_size) if image_size is not None else self.native_size
         self.num_views = 4 if fsns else 1
         self._cache = collections.OrderedDict()
@@ -241,8 +253,12 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
             digits = random_digits(rng, self.min_digits, self.max_digits)
             img, box, mask = render_svhn_crop(rng, self.native_size, digits, with_masks)
             s = Sample(img, [digits], box[None], [mask] if with_masks else None)
-        elif self.kind == 'svhn-grid':
-            places = compose.grid_layout(rng, self.native_size, 2, 2, 56, 96)
+        elif self.kind in GRIDS:
+            _, lo, hi = GRIDS[self.kind]
+            places = compose.grid_layout(rng, self.native_size, 2, 2, lo, hi)
+            if self.min_numbers < 4:   # which cells hold a number (no draw for a full grid)
+                n = rng.randint(self.min_numbers, self.max_numbers)
+                places = [places[k] for k in sorted(rng.sample(range(4), n))]
             s = Sample(*render_svhn_composite(rng, places, self.min_digits, self.max_digits,
                                               self.native_size, with_masks))
         elif self.kind == 'svhn-random':

@@ -71,6 +71,8 @@ TRAINING_DEFAULTS = {
     'svhn': dict(iterations=20000, batch_size=32, lr=1e-3, test_interval=500,
                  area_weight=0.0, area_scale=0.0),
     'synthetic-grid': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
+    'synthetic-grid4': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
+    'synthetic-grid128': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=250),
     'svhn-grid': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
     'synthetic-random': dict(iterations=40000, batch_size=16, lr=1e-3, test_interval=500),
     'svhn-random': dict(iterations=40000, batch_size=16, lr=1e-3, test_interval=500),

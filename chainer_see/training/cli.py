@@ -52,8 +52,8 @@ EPILOG = """examples:
                                                    2 machines x 4 GPUs (shared --out)
   python train.py --out runs/fsns --resume         continue the newest snapshot
   touch runs/fsns/next_level                       (or kill -USR1 PID) next curriculum level now
-  python train.py --dataset synthetic-grid --load-localization runs/a/model.npz
-  python train.py --dataset synthetic-grid --load-recognition runs/svhn/model.npz
+  python train.py --dataset synthetic-grid4 --load-localization runs/a/model.npz
+  python train.py --dataset synthetic-grid4 --load-recognition runs/svhn/model.npz
                                                    a trained reader; only finding is learned anew
 
 what lands in --out: config.json, log (JSON), loss.png, accuracy.png, lr.png,

@@ -50,14 +50,16 @@ def build_parser():
                    help='output folder (must not exist or be empty; written atomically)')
     p.add_argument('--size', type=_size, default=None,
                    help='resize images (and boxes) to HxW; default the native size '
-                        '(64x64, 200x200 or 150x600)')
+                        '(64x64, 200x200, 128x128 or 150x600)')
     p.add_argument('--min-digits', type=int, default=1, help='fewest digits of a house number')
     p.add_argument('--max-digits', type=int, default=5,
                    help='most digits of a house number; also T (chars per word) when > 5')
-    p.add_argument('--min-numbers', type=int, default=1,
-                   help='svhn-random: fewest house numbers per image')
-    p.add_argument('--max-numbers', type=int, default=4,
-                   help='svhn-random: most house numbers per image (<= 4); N (word slots)')
+    p.add_argument('--min-numbers', type=int, default=None,
+                   help='svhn-random: fewest house numbers per image; grid kinds: fewest '
+                        'filled cells (default: svhn-random 1, grids 4)')
+    p.add_argument('--max-numbers', type=int, default=None,
+                   help='svhn-random: most house numbers per image (<= 4); grid kinds: most '
+                        'filled cells; N (word slots) (default: 4)')
     p.add_argument('--min-words', type=int, default=1, help='fsns-like: fewest words per sign')
     p.add_argument('--max-words', type=int, default=4,
                    help='fsns-like: most words per sign; N (word slots)')
