@@ -17,6 +17,9 @@ experiment                    dataset              what it shows
 ``grid-reader-hinge``         synthetic-grid4      the same, plus height hinge and aspect term
 ``grid-reader-inside``        synthetic-grid4      frozen reader; outside term, no area term
 ``grid-reader-outside10``     synthetic-grid4      the same, ten times the outside term
+``grid128-curriculum``        synthetic-grid128    64x64 crops in 1 -> 4 cells of a 128x128 grid,
+                                                   each level until 80 % accuracy has settled
+``grid128-no-curriculum``     synthetic-grid128    the same data, all levels mixed
 ``grid-layout``               synthetic-grid4      as grid-reader-inside, the regions starting on
                                                    the 2x2 cells (--slot-layout grid)
 ============================  ===================  ===========================================
@@ -121,6 +124,14 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
                _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',
                                    '--outside-weight', '10'),
                'the same, outside term 10', ('svhn',)),
+    Experiment('grid128-curriculum', 'synthetic-grid128', 150,
+               SMALL_VALIDATION + ('--curriculum-rule', 'accuracy', '--curriculum-accuracy',
+                                   '0.8', '--curriculum-rise', '0.02'),
+               'the 128x128 grid of 64x64 crops from scratch, curriculum 1 -> 4 filled '
+               'cells, each level until 80 % validation sequence accuracy has settled'),
+    Experiment('grid128-no-curriculum', 'synthetic-grid128', 150,
+               SMALL_VALIDATION + ('--no-curriculum',),
+               'the same data, 1-4 filled cells mixed from the start'),
     Experiment('grid-layout', 'synthetic-grid4', 75,
                _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',
                                    '--outside-weight', '1', '--slot-layout', 'grid'),
