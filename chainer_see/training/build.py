@@ -326,9 +326,10 @@ class SEETraining(object):
         if model_preset is None:
             model_preset = guess_model_preset([lv.train for lv in self.levels])
             if self._given_levels is None:   # files: read at the guessed preset's size
+                size = SEEConfig.preset(model_preset).image_size
                 for level in self.levels:
                     for ds in (level.train, level.validation):
-                        ds.set_image_size(SEEConfig.preset(model_preset).image_size)
+                        ds.set_image_size(size)
         if presets.is_path(dataset):
             self.loss_preset = 'fsns' if model_preset == 'fsns' else 'svhn'
         self.model_preset = model_preset

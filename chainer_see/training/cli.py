@@ -27,6 +27,7 @@ from chainer_see.data.errors import EXIT_BAD_INPUT
 from chainer_see.training.build import COMMON_DEFAULTS
 from chainer_see.training.build import TRAINING_DEFAULTS
 from chainer_see.training.data import LOADERS
+from chainer_see.training.extensions.curriculum import RULES as CURRICULUM_RULES
 from chainer_see.training.extensions.nan_guard import LOSS_WINDOW
 from chainer_see.training.extensions.nan_guard import SPIKE_FACTOR
 from chainer_see.training.extensions.nan_guard import WEIGHT_BOUND
@@ -213,7 +214,7 @@ def build_parser():
                    help='train on all levels mixed from the start')
     g.add_argument('--curriculum-window', type=positive_int, default=d['curriculum_window'],
                    help='validation losses in the plateau window')
-    g.add_argument('--curriculum-rule', choices=('loss', 'accuracy'),
+    g.add_argument('--curriculum-rule', choices=tuple(CURRICULUM_RULES),
                    default=d['curriculum_rule'],
                    help="when a level is done: 'loss' (published code: the validation loss "
                         "has settled, --curriculum-threshold) or 'accuracy' (the validation "

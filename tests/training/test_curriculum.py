@@ -18,10 +18,10 @@ class FakeTrainer(object):
         self.updater = type('U', (), {'iteration': 0})()
 
 
-def feed(ext, trainer, values):
+def feed(ext, trainer, values, key='validation/main/loss'):
     for v in values:
         trainer.updater.iteration += 1
-        trainer.observation = {} if v is None else {'validation/main/loss': v}
+        trainer.observation = {} if v is None else {key: v}
         with chainer.reporter.Reporter().scope(trainer.observation):
             ext(trainer)
 
@@ -143,11 +143,7 @@ def test_window_must_hold_a_value(bad):
 
 
 def feed_accuracy(ext, trainer, values):
-    for v in values:
-        trainer.updater.iteration += 1
-        trainer.observation = {} if v is None else {'validation/main/sequence_accuracy': v}
-        with chainer.reporter.Reporter().scope(trainer.observation):
-            ext(trainer)
+    feed(ext, trainer, values, key='validation/main/sequence_accuracy')
 
 
 def test_accuracy_rule_needs_the_target_and_a_settled_window():
