@@ -65,7 +65,19 @@ def _model_arrays(model):
     return {k: numpy.asarray(cpu.send(v)) for k, v in s.target.items()}
 
 
-def save_model(model, path, metadata=None):
+def _cast(key, array, dtype):
+    """A floating-point ``array`` in ``dtype``; ``ValueError`` if a value overflows it."""
+    if array.dtype.kind != 'f':
+        return array
+    with numpy.errstate(over='ignore'):
+        out = array.astype(dtype)
+    if not numpy.isfinite(out).all() and numpy.isfinite(array).all():
+        raise ValueError('save_model: %s holds values beyond %s (largest magnitude %g)'
+                         % (key, numpy.dtype(dtype).name, numpy.abs(array).max()))
+    return out
+
+
+def save_model(model, path, metadata=None, dtype=None):
     """Write ``model`` (a ``SEE``) with its configuration to ``path`` (``.npz``), atomically.
 
     Args:
@@ -74,11 +86,16 @@ def save_model(model, path, metadata=None):
             renamed, so an interrupted save never leaves a half-written model.
         metadata: optional JSON-serialisable dict stored alongside (e.g. the training
             dataset, iteration).
+        dtype: store the floating-point arrays in this dtype (``numpy.float16`` for the
+            model zoo); ``load_model`` casts them back to the model's own dtype.  A value
+            the dtype cannot hold is a ``ValueError``.
     """
     config = model.config
     cfg = config.to_dict()
     cfg['char_map'] = config.get_char_map().to_list()
     arrays = _model_arrays(model)
+    if dtype is not None:
+        arrays = {k: _cast(k, v, dtype) for k, v in arrays.items()}
     arrays[FORMAT_KEY] = numpy.asarray(FORMAT_VERSION)
     arrays[CONFIG_KEY] = numpy.asarray(json.dumps(cfg, ensure_ascii=False, sort_keys=True))
     if metadata is not None:

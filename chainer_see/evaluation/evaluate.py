@@ -42,6 +42,7 @@ from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference, tables
 from chainer_see.evaluation.boxes import reading_order_ious
 from chainer_see.training import metrics
+from chainer_see import zoo
 
 DEFAULT_COUNT = 1000
 DEFAULT_BATCH = 32
@@ -519,8 +520,10 @@ def build_parser():
                     "model's row added. The model file carries its configuration and the "
                     'dataset it was trained on, so the file alone is enough.',
         formatter_class=HelpFormatter)
-    p.add_argument('model', help='model file (.npz) written by train.py, or a published-layout '
-                                 'weight file (then also pass --preset and --dataset/--gt)')
+    p.add_argument('model', help='model file (.npz) written by train.py, the name of a zoo '
+                                 'model (models/NAME.npz: %s), or a published-layout weight '
+                                 'file (then also pass --preset and --dataset/--gt)'
+                                 % (', '.join(zoo.names()) or 'none yet'))
     src = p.add_mutually_exclusive_group()
     src.add_argument('--dataset', default=None,
                      help='dataset preset (synthetic-svhn, synthetic-grid, synthetic-random, '
@@ -590,6 +593,7 @@ def main(argv=None, stdout=None):
         if args.out:
             check_output_folder(args.out, '--out', files=('report.json', 'predictions.csv'),
                                 folders=('visualizations',) if args.visualize else ())
+        args.model = inference.model_path(args.model)
         return _run(args, out)
     except (DataError, ValueError, FileNotFoundError) as e:
         sys.stderr.write(error_line(e) + '\n')

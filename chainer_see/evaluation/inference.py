@@ -50,6 +50,20 @@ def get_device(gpu):
     return chainer.get_device('@cupy:%d' % gpu)
 
 
+def model_path(name):
+    """The file of ``evaluate.py`` / ``predict.py``'s MODEL argument: a path, or the name
+    of a zoo model (``models/NAME.npz``, see ``chainer_see.zoo``).  A plain name that is
+    neither raises ``ModelFileError`` listing the zoo's names."""
+    import os
+    from chainer_see import zoo
+    from chainer_see.model_io import ModelFileError
+    path = zoo.resolve(name)
+    plain = os.sep not in name and not name.endswith('.npz')
+    if plain and not os.path.exists(path):
+        raise ModelFileError(name, zoo.missing_hint())
+    return path
+
+
 def open_model(path, preset=None, gpu=-1):
     """Load the model of ``evaluate.py`` / ``predict.py`` onto the device of ``--gpu``.
 

@@ -32,6 +32,7 @@ from chainer_see.data.image import check_size, open_image, pil_to_array
 from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference
 from chainer_see.evaluation.evaluate import HelpFormatter, check_output_folder
+from chainer_see import zoo
 
 #: an image counts as multi-view when its aspect ratio is within this factor of the
 #: model input's (FSNS: 4:1 -> 3.33:1 .. 4.8:1)
@@ -228,8 +229,10 @@ def build_parser():
                     'model input and the boxes are mapped back to its own pixels. For '
                     'multi-view (FSNS) models a single photo is repeated into the views.',
         formatter_class=HelpFormatter)
-    p.add_argument('model', help='model file (.npz) written by train.py, or a published-layout '
-                                 'weight file (then also pass --preset)')
+    p.add_argument('model', help='model file (.npz) written by train.py, the name of a zoo '
+                                 'model (models/NAME.npz: %s), or a published-layout weight '
+                                 'file (then also pass --preset)'
+                                 % (', '.join(zoo.names()) or 'none yet'))
     p.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
     p.add_argument('--preset', default=None, choices=('svhn', 'svhn-grid', 'fsns'),
                    help='model preset for a weight file without a stored configuration '
@@ -260,6 +263,7 @@ def main(argv=None, stdout=None):
     try:
         if not args.no_draw:
             check_output_folder(args.out, '--out')
+        args.model = inference.model_path(args.model)
         model, device, _, _ = inference.open_model(args.model, args.preset, args.gpu)
     except (DataError, ValueError, FileNotFoundError) as e:
         sys.stderr.write(error_line(e) + '\n')

@@ -31,6 +31,7 @@ from chainer_see.config import SEEConfig
 from chainer_see.data import presets
 from chainer_see.links.see import SEE
 from chainer_see.model_io import load_model
+from chainer_see.model_io import read_model_info
 from chainer_see.model_io import save_model
 from chainer_see.training import devices as devices_module
 from chainer_see.training import optimizer as optimizer_module
@@ -55,6 +56,10 @@ from chainer_see.training.snapshots import read_value
 from chainer_see.training.snapshots import save_each
 from chainer_see.training.snapshots import snapshot_name
 from chainer_see.training.train_chain import TrainChain
+
+#: The one localization array whose shape depends on the image size: the input weights of
+#: the LSTM that reads the flattened pooled feature (see ``SEETraining.load_part``)
+RESIZED_INPUT = 'lstm/upward/W'
 
 #: Per-dataset defaults of the options left unset.  synthetic-svhn (the default run) is
 #: measured on 2 shared CPU cores: batch 32 runs ~80 images/s (batch 16: ~64/s, 64: ~85/s,
@@ -368,6 +373,7 @@ class SEETraining(object):
             path = getattr(o, 'load_' + part)
             if path:
                 self.load_part(path, part)
+        self.supervision()
         self.loss = self._make_loss()
         self.data.check_fits(self.config, self.loss.word_weights)
         scale = 1.0 / len(self.plan.devices) if self.plan.updater == 'multiprocess' else 1.0
@@ -401,8 +407,11 @@ class SEETraining(object):
         """Copy one network's weights (and BN statistics) from the model file ``path``.
 
         ``part`` is ``'localization'`` or ``'recognition'``.  The other network keeps its
-        fresh initial weights.  ``ValueError`` naming the file and the first mismatching
-        arrays where the network differs in shape (another ``--model`` or image size).
+        fresh initial weights.  A localization network trained on another image size (the
+        64x64 crops as the first step of a 128x128 grid curriculum) differs only in the
+        input weights of its LSTM (``lstm/upward/W``, one per pixel of the pooled feature):
+        those start fresh, everything else is copied, and the log says so.  Any other
+        difference is a ``ValueError`` naming the file and the first mismatching arrays.
         """
         src = getattr(load_model(path), part + '_net')
         target = getattr(self.model, part + '_net')
@@ -412,12 +421,20 @@ class SEETraining(object):
         own.save(target)
         wrong = sorted(k for k in own.target if k not in theirs.target
                        or theirs.target[k].shape != own.target[k].shape)
+        if part == 'localization' and wrong == [RESIZED_INPUT]:
+            theirs.target[RESIZED_INPUT] = own.target[RESIZED_INPUT]
+            self.log('localization weights loaded from %s except %s: it was trained on '
+                     '%dx%d images, this model reads %dx%d (that array starts fresh)'
+                     % ((path, RESIZED_INPUT) + tuple(src.input_size)
+                        + tuple(target.input_size)))
+            wrong = []
         if wrong:
             raise ValueError('%s: its %s network does not fit this model (%s); '
                              'train with the same --model / image size / crop size'
                              % (path, part, ', '.join(wrong[:4])))
         chainer.serializers.NpzDeserializer(theirs.target, strict=True).load(target)
-        self.log('%s weights loaded from %s' % (part, path))
+        if part != 'localization' or src.input_size == target.input_size:
+            self.log('%s weights loaded from %s' % (part, path))
 
     def freeze(self):
         """Keep the network named by ``--freeze`` as it is: its parameters get no updates
@@ -658,7 +675,30 @@ class SEETraining(object):
             # the run ended as planned: all its iterations, or its --time-limit
             'finished': (int(self.updater.iteration) >= int(o.iterations)
                          or self.stop.time_up),
+            'options': json.loads(json.dumps(vars(o), default=str)),
+            'supervision': self.supervision(),
         }
+
+    def supervision(self):
+        """What the model learned from, beyond the text labels: ``box_labels`` (always
+        ``False``: no loss term reads a true box), ``layout_prior`` (``--slot-layout
+        grid``), and ``started_from``: per network loaded with ``--load-*``, that file and
+        its own ``supervision``, so a chain of runs keeps its whole history.  Read once
+        (the loaded files may be gone by the time the last model is written)."""
+        if getattr(self, '_supervision', None) is not None:
+            return self._supervision
+        started = {}
+        for part in ('localization', 'recognition'):
+            path = getattr(self.options, 'load_' + part)
+            if path:
+                meta = read_model_info(path).metadata or {}
+                started[part] = {'path': os.path.abspath(path),
+                                 'dataset': meta.get('dataset'),
+                                 'supervision': meta.get('supervision')}
+        self._supervision = {'box_labels': False,
+                             'layout_prior': self.config.slot_layout != 'none',
+                             'started_from': started}
+        return self._supervision
 
     def save_model(self, path=None):
         path = path or os.path.join(self.out, 'model.npz')

@@ -72,3 +72,40 @@ def test_freeze_recognition_refuses_restarts(tmp_path):
     with pytest.raises(ValueError, match='a restart replaces the recognition network'):
         small_run(tmp_path, levels=crops_levels(), model='svhn', freeze='recognition',
                   max_restarts=2)
+
+
+def test_a_localization_of_another_image_size_loads_all_but_the_lstm_input(tmp_path):
+    """The crops as the first step of a bigger grid: the conv layers, the LSTM's recurrent
+    weights and the transform head carry over; only lstm/upward/W starts fresh."""
+    from chainer_see import SEE, SEEConfig, save_model
+    from chainer_see.data.presets import Level
+    from chainer_see.data.synthetic import SyntheticDataset
+    from chainer_see.training.build import RESIZED_INPUT, SEETraining, default_options
+    from tests.training.helpers import SMALL
+    crops = str(tmp_path / 'crops.npz')
+    source = SEE(SEEConfig.preset('svhn', **SMALL))               # 48x48 crops
+    rng = numpy.random.RandomState(3)
+    for _, p in source.localization_net.namedparams():
+        p.array[...] = rng.uniform(-1, 1, p.shape)
+    save_model(source, crops)
+    opts = dict(image_size=(96, 96), min_numbers=1, max_numbers=1, max_digits=2)
+    level = Level('grid-1', SyntheticDataset('svhn-grid128', 100, seed=0, **opts),
+                  SyntheticDataset('svhn-grid128', 4, seed=5, **opts))
+    lines = []
+    small = dict(SMALL, image_size=(96, 96))
+    run = SEETraining(default_options(out=str(tmp_path / 'grid'), iterations=1, batch_size=2,
+                                      plot_images=0, quiet=True, model='svhn-grid',
+                                      load_localization=crops),
+                      log=lines.append, levels=[level], config_overrides=small)
+    own = dict(run.model.localization_net.namedparams())
+    theirs = dict(source.localization_net.namedparams())
+    key = '/' + RESIZED_INPUT
+    assert own[key].shape != theirs[key].shape
+    assert not numpy.array_equal(own['/lstm/lateral/W'].array,
+                                 SEE(SEEConfig.preset('svhn-grid', **small))
+                                 .localization_net.lstm.lateral.W.array)
+    for name, p in theirs.items():
+        if name != key:
+            numpy.testing.assert_array_equal(own[name].array, p.array, err_msg=name)
+    assert any('except lstm/upward/W' in line and '48x48' in line and '96x96' in line
+               for line in lines), lines
