@@ -20,6 +20,8 @@ experiment                    dataset              what it shows
 ``grid128-curriculum``        synthetic-grid128    64x64 crops in 1 -> 4 cells of a 128x128 grid,
                                                    each level until 80 % accuracy has settled
 ``grid128-no-curriculum``     synthetic-grid128    the same data, all levels mixed
+``grid128-from-crops``        synthetic-grid128    the curriculum with the crops as its first
+                                                   step: starts from the ``svhn`` run's model
 ``grid-layout``               synthetic-grid4      as grid-reader-inside, the regions starting on
                                                    the 2x2 cells (--slot-layout grid)
 ============================  ===================  ===========================================
@@ -132,6 +134,18 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     Experiment('grid128-no-curriculum', 'synthetic-grid128', 150,
                SMALL_VALIDATION + ('--no-curriculum',),
                'the same data, 1-4 filled cells mixed from the start'),
+    # the curriculum's first step is the crops: the svhn run (text labels only) gives both
+    # networks; its localization read 64x64 images, so all of it but the LSTM's input
+    # weights carries over (train.py logs which array starts fresh).  No slot layout, no
+    # box, and nothing frozen: each grid level trains both networks, until 80 % validation
+    # accuracy has settled
+    Experiment('grid128-from-crops', 'synthetic-grid128', 90,
+               SMALL_VALIDATION + ('--load-localization', '{runs}/svhn/model.npz',
+                                   '--load-recognition', '{runs}/svhn/model.npz',
+                                   '--curriculum-rule', 'accuracy', '--curriculum-accuracy',
+                                   '0.8', '--curriculum-rise', '0.02'),
+               'curriculum crops -> 1 -> 2 -> 3 -> 4 filled cells of the 128x128 grid: the '
+               'svhn run\'s model as the first step', ('svhn',)),
     Experiment('grid-layout', 'synthetic-grid4', 75,
                _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',
                                    '--outside-weight', '1', '--slot-layout', 'grid'),
