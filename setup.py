@@ -19,9 +19,11 @@ GPU = ['cupy-cuda12x<14']
 MN = ['mpi4py', 'openmpi']
 # C-accelerated CRC32-C for the FSNS converter (a NumPy fallback works without it)
 FSNS = ['google-crc32c']
+# ONNX export (export.py) and predict.py --backend onnxruntime; never needed to train
+EXPORT = ['onnx', 'onnxruntime']
 # The CPU test-suite compiles the CUDA kernels with NVRTC and CuPy's headers, so it
 # needs CuPy and the NVRTC wheel, but no GPU and no driver.
-TEST = ['pytest', 'nvidia-cuda-nvrtc-cu12'] + GPU + MN
+TEST = ['pytest', 'nvidia-cuda-nvrtc-cu12'] + GPU + MN + EXPORT
 
 setup(
     name='chainer-see',
@@ -38,6 +40,7 @@ setup(
         'chainer_see.training.extensions',
         'chainer_see.data',
         'chainer_see.evaluation',
+        'chainer_see.export',
         'chainer_see.char_maps',
         'cuda_kernels',
     ],
@@ -53,5 +56,5 @@ setup(
         'h5py',
         'protobuf',
     ],
-    extras_require={'gpu': GPU, 'mn': MN, 'fsns': FSNS, 'test': TEST},
+    extras_require={'gpu': GPU, 'mn': MN, 'fsns': FSNS, 'export': EXPORT, 'test': TEST},
 )
