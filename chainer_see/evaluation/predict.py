@@ -16,6 +16,10 @@ like an FSNS image; any other image (a single photo of a sign) is resized to one
 and repeated into all of them (``views='auto'``; ``'split'`` / ``'repeat'`` force
 either).  A repeated image gets one box per word (its views are the same picture, so
 they give the same box), a split one ``N * V`` boxes, region-major.
+
+``--backend onnxruntime`` reads a file written by ``export.py`` instead
+(``chainer_see.export.OnnxSEE``, which ``predict`` takes where it takes a ``SEE``): the
+same words, boxes and pictures, without Chainer's forward pass.
 """
 import argparse
 import collections
@@ -38,6 +42,8 @@ from chainer_see import zoo
 #: model input's (FSNS: 4:1 -> 3.33:1 .. 4.8:1)
 ASPECT_TOLERANCE = 1.2
 VIEW_MODES = ('auto', 'split', 'repeat')
+#: ``--backend``: Chainer (a model file) or onnxruntime (a file written by ``export.py``)
+BACKENDS = ('chainer', 'onnxruntime')
 
 Prediction = collections.namedtuple('Prediction', [
     'path', 'size', 'mode', 'words', 'boxes', 'word_confidences', 'confidence', 'repeated',
@@ -231,9 +237,14 @@ def build_parser():
         formatter_class=HelpFormatter)
     p.add_argument('model', help='model file (.npz) written by train.py, the name of a zoo '
                                  'model (models/NAME.npz: %s), or a published-layout weight '
-                                 'file (then also pass --preset)'
+                                 'file (then also pass --preset); with --backend onnxruntime '
+                                 'an .onnx file written by export.py'
                                  % (', '.join(zoo.names()) or 'none yet'))
     p.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
+    p.add_argument('--backend', choices=BACKENDS, default='chainer',
+                   help='run the model in Chainer, or an exported .onnx file in onnxruntime '
+                        '(needs pip install -e .[export]; the file alone is enough: it '
+                        'carries its char map and input size)')
     p.add_argument('--preset', default=None, choices=('svhn', 'svhn-grid', 'fsns'),
                    help='model preset for a weight file without a stored configuration '
                         '(default: none: the file must carry its configuration)')
@@ -255,6 +266,19 @@ def build_parser():
     return p
 
 
+def open_backend(args):
+    """``(model, device)`` of ``--backend``: a ``SEE`` on ``--gpu``'s device, or an
+    ``export.OnnxSEE`` (device ``None``) that ``iter_predict`` runs the same way."""
+    if args.backend == 'onnxruntime':
+        from chainer_see.export import OnnxSEE
+        return OnnxSEE(args.model, gpu=args.gpu), None
+    if args.model.endswith('.onnx'):
+        raise ValueError('%s: an ONNX file; read it with --backend onnxruntime' % args.model)
+    args.model = inference.model_path(args.model)
+    model, device, _, _ = inference.open_model(args.model, args.preset, args.gpu)
+    return model, device
+
+
 def main(argv=None, stdout=None):
     """``predict.py``; returns 0, or 2 when an image or the model could not be read."""
     parser = build_parser()
@@ -263,9 +287,8 @@ def main(argv=None, stdout=None):
     try:
         if not args.no_draw:
             check_output_folder(args.out, '--out')
-        args.model = inference.model_path(args.model)
-        model, device, _, _ = inference.open_model(args.model, args.preset, args.gpu)
-    except (DataError, ValueError, FileNotFoundError) as e:
+        model, device = open_backend(args)
+    except (DataError, ValueError, FileNotFoundError, ImportError) as e:
         sys.stderr.write(error_line(e) + '\n')
         return EXIT_BAD_INPUT
     used, docs, failed = set(), [], 0
