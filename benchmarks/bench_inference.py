@@ -16,8 +16,16 @@ Each forward timing is the median of ``--repeats`` runs after ``--warmup`` untim
 the two forward variants are interleaved so that load changes on a shared machine hit
 both alike.  Weights are the random initialization (speed does not depend on them).
 
+With ``--onnxruntime`` it measures instead the model exported to ONNX
+(``chainer_see.export``) in onnxruntime on the CPU against the same forward in Chainer
+(the project's CPU operations, as above), for ``svhn``, ``svhn-grid`` and ``fsns``: the
+two are interleaved in one process on the same weights and the same images, and the
+largest difference of their logits and boxes is printed beside the ratio.  Both use
+every core (onnxruntime's default threads, NumPy's BLAS threads).
+
     python benchmarks/bench_inference.py                    # svhn and fsns, B=16
     python benchmarks/bench_inference.py --presets svhn --batch-size 64 --repeats 7
+    python benchmarks/bench_inference.py --onnxruntime      # svhn, svhn-grid, fsns, B=16
 """
 import argparse
 import os
@@ -38,7 +46,10 @@ from chainer_see.links import reference_ops  # noqa: E402
 from chainer_see.runtime import tune_malloc  # noqa: E402
 
 #: model preset -> the synthetic dataset preset evaluated by the loop
-DATASETS = {'svhn': 'synthetic-svhn', 'fsns': 'synthetic-fsns'}
+DATASETS = {'svhn': 'synthetic-svhn', 'svhn-grid': 'synthetic-grid', 'fsns': 'synthetic-fsns'}
+#: presets measured by default, without and with ``--onnxruntime``
+DEFAULT_PRESETS = ['svhn', 'fsns']
+ONNX_PRESETS = ['svhn', 'svhn-grid', 'fsns']
 
 
 def _timed(fn):
@@ -68,6 +79,43 @@ def bench_forward(model, batch, repeats, warmup, seed=0):
     return batch / statistics.median(t_ours), batch / statistics.median(t_plain)
 
 
+def bench_onnxruntime(model, batch, repeats, warmup, seed=0):
+    """Returns ``(Chainer images/s, onnxruntime images/s, largest difference)`` of the
+    test-mode forward; the difference as ``chainer_see.export.verify`` gives it."""
+    from chainer_see import export
+    H, W = model.config.image_size
+    x = numpy.random.RandomState(seed).rand(batch, 3, H, W).astype(numpy.float32)
+    onnx_model = export.OnnxSEE(export.build_onnx(model, outputs=('logits', 'boxes')))
+    diff = max(export.verify(model, onnx_model, x=x).values())
+
+    def chainer():
+        inference.forward(model, x)
+
+    def ort():
+        onnx_model(x)
+    for _ in range(warmup):
+        chainer()
+        ort()
+    t_chainer, t_ort = [], []
+    for _ in range(repeats):
+        t_chainer.append(_timed(chainer))
+        t_ort.append(_timed(ort))
+    return batch / statistics.median(t_chainer), batch / statistics.median(t_ort), diff
+
+
+def onnx_table(rows, args):
+    """Print the table of ``--onnxruntime``."""
+    print('| preset | image | views | N | B | Chainer img/s | onnxruntime img/s | ratio '
+          '| largest difference |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    for name, size, v, n, b, chainer, ort, diff in rows:
+        print('| %s | %s | %d | %d | %d | %.2f | %.2f | %.2fx | %.1e |' % (
+            name, size, v, n, b, chainer, ort, ort / chainer, diff))
+    print('forward on the CPU, test mode: median of %d repeats after %d warm-up run(s), '
+          'interleaved; ratio = onnxruntime / Chainer; difference: max |a - b| / (1 + |b|) '
+          'of logits and boxes' % (args.repeats, args.warmup))
+
+
 def bench_loop(model, dataset_name, batch, count):
     """Images/s of ``evaluate_model`` on ``count`` synthetic held-out images (one run,
     after rendering nothing in advance)."""
@@ -79,36 +127,58 @@ def bench_loop(model, dataset_name, batch, count):
 def main(argv=None, configs=None):
     """``configs``: optional ``{preset: SEEConfig}`` replacing the presets' own (tests)."""
     parser = argparse.ArgumentParser(
-        description='Evaluation images/s on the CPU for the svhn and fsns presets: the '
-                    'test-mode forward against plain Chainer (same weights, same process), '
-                    'and the whole evaluate loop on synthetic data.',
+        description='Evaluation images/s on the CPU: the test-mode forward against plain '
+                    'Chainer (same weights, same process) and the whole evaluate loop on '
+                    'synthetic data; with --onnxruntime, the ONNX export in onnxruntime '
+                    'against the Chainer forward.',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--presets', nargs='+', default=['svhn', 'fsns'],
-                        choices=sorted(DATASETS), help='model presets to measure')
+    parser.add_argument('--presets', nargs='+', default=argparse.SUPPRESS,
+                        choices=sorted(DATASETS),
+                        help='model presets to measure (default: %s; with --onnxruntime %s)'
+                        % (' '.join(DEFAULT_PRESETS), ' '.join(ONNX_PRESETS)))
+    parser.add_argument('--onnxruntime', action='store_true',
+                        help='measure the ONNX export in onnxruntime against Chainer instead '
+                             '(needs pip install -e .[export])')
     parser.add_argument('--batch-size', type=int, default=16, help='images per forward')
     parser.add_argument('--repeats', type=int, default=5,
                         help='timed forwards per variant; the median is reported')
     parser.add_argument('--warmup', type=int, default=1, help='untimed forwards per variant')
     parser.add_argument('--loop-batches', type=int, default=4,
                         help='the evaluate loop runs on this many batches of images '
-                             '(0 = skip it)')
+                             '(0 = skip it; not run with --onnxruntime)')
     args = parser.parse_args(argv)
     if args.batch_size < 1 or args.repeats < 1 or args.warmup < 0 or args.loop_batches < 0:
         parser.error('--batch-size and --repeats must be >= 1, --warmup and --loop-batches '
                      '>= 0')
+    if getattr(args, 'presets', None) is None:
+        args.presets = ONNX_PRESETS if args.onnxruntime else DEFAULT_PRESETS
+    if args.onnxruntime:
+        try:
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            parser.error('--onnxruntime needs onnx and onnxruntime: pip install -e .[export]')
     tune_malloc()
     rows = []
     for name in args.presets:
         cfg = (configs or {}).get(name) or chainer_see.SEEConfig.preset(name)
         numpy.random.seed(0)
         model = chainer_see.SEE(cfg)
+        H, W = cfg.image_size
+        if args.onnxruntime:
+            rows.append((name, '%dx%d' % (H, W), cfg.views, cfg.num_regions, args.batch_size)
+                        + bench_onnxruntime(model, args.batch_size, args.repeats, args.warmup))
+            print('%s done' % name, file=sys.stderr)
+            continue
         ours, plain = bench_forward(model, args.batch_size, args.repeats, args.warmup)
         loop = (bench_loop(model, DATASETS[name], args.batch_size,
                            args.batch_size * args.loop_batches) if args.loop_batches else None)
-        H, W = cfg.image_size
         rows.append((name, '%dx%d' % (H, W), cfg.views, cfg.num_regions, args.batch_size,
                      plain, ours, ours / plain, loop))
         print('%s done' % name, file=sys.stderr)
+    if args.onnxruntime:
+        onnx_table(rows, args)
+        return 0
     print('| preset | image | views | N | B | plain Chainer img/s | forward img/s | speed-up '
           '| evaluate loop img/s |')
     print('|---|---|---|---|---|---|---|---|---|')
