@@ -26,36 +26,54 @@ from chainer_see.export import layers, network  # noqa: E402
 TOL = dict(rtol=1e-4, atol=1e-4)
 
 SMALL = dict(loc_units=32, rec_units=32)
-#: small inputs of each preset (the localization net needs >= 34 px a side, the
-#: small-resnet reader >= 35 px crops)
-TINY = {'svhn': dict(image_size=(40, 40), crop_size=(36, 36), num_regions=2),
-        'svhn-grid': dict(image_size=(48, 48), crop_size=(36, 40)),
-        'fsns': dict(image_size=(40, 160), crop_size=(16, 24), num_regions=2, num_chars=4)}
+#: the structural options of config.py: every value of each must be exported
+OPTIONS = {'transform_head': config_mod.TRANSFORM_HEADS, 'backbone': config_mod.BACKBONES,
+           'head': config_mod.HEADS, 'backward_lstm': (False, True),
+           'rotation_dropout': config_mod.ROTATION_DROPOUTS,
+           'slot_layout': config_mod.SLOT_LAYOUTS, 'shortcut': config_mod.SHORTCUTS,
+           'pooling': config_mod.POOLINGS}
+#: the multi-view preset with the cheapest reader (ResNet-18), for the variants
+VIEWS = 'fsns-paper' if 'fsns-paper' in config_mod.PRESETS else 'fsns'
+
+
+def tiny(preset):
+    """Small inputs of a preset's kind (the localization net needs >= 34 px a side, the
+    small-resnet reader >= 35 px crops)."""
+    p = config_mod.PRESETS[preset]
+    if p.get('views', 1) > 1:
+        return dict(image_size=(40, 40 * p['views']), crop_size=(16, 24), num_regions=2,
+                    num_chars=4)
+    if p.get('num_regions', 1) > 1:
+        return dict(image_size=(48, 48), crop_size=(36, 40))
+    return dict(image_size=(40, 40), crop_size=(36, 36), num_regions=2)
 
 
 def variants():
-    """``(id, preset, overrides)``: each preset as published, and each value of every
-    structural option of ``config.py`` on the preset that can take it."""
+    """``(id, preset, overrides)``: every preset as published, then each value of each
+    structural option (:data:`OPTIONS`) that no preset has, on the grid preset (N = 4
+    regions) and, for the reading heads, on the multi-view one too."""
     out = [(p, p, {}) for p in config_mod.PRESETS]
-    for head in config_mod.TRANSFORM_HEADS:
-        out.append(('transform_head=' + head, 'svhn', dict(transform_head=head)))
-    for backbone in config_mod.BACKBONES:
-        out.append(('backbone=' + backbone, 'svhn-grid', dict(backbone=backbone)))
-    for head in config_mod.HEADS:
-        out.append(('head=' + head, 'fsns', dict(head=head, backward_lstm=False)))
-    out.append(('backward_lstm', 'svhn', dict(backward_lstm=True)))
-    for mode in config_mod.ROTATION_DROPOUTS:
-        out.append(('rotation_dropout=' + mode, 'svhn-grid',
-                    dict(rotation_dropout=mode, rotation_dropout_ratio=0.3)))
-    out.append(('slot_layout=grid', 'svhn-grid', dict(slot_layout='grid', zoom=0.8)))
-    out.append(('shortcut=identity', 'fsns', dict(shortcut='identity')))
-    out.append(('pooling=paper', 'svhn', dict(pooling='paper')))
+    covered = {(k, config_mod.PRESETS[p].get(k, getattr(SEEConfig, k)))
+               for p in config_mod.PRESETS for k in OPTIONS}
+    for key, values in OPTIONS.items():
+        for v in values:
+            if (key, v) in covered and key not in ('head', 'rotation_dropout'):
+                continue
+            kw = {key: v}
+            if key == 'head':
+                kw['backward_lstm'] = False
+            if key == 'rotation_dropout':
+                kw['rotation_dropout_ratio'] = 0.3
+            if key == 'slot_layout':
+                kw['zoom'] = 0.8
+            base = ['svhn-grid'] + ([VIEWS] if key in ('head', 'shortcut') else [])
+            out += [('%s=%s (%s)' % (key, v, b), b, kw) for b in base]
     out.append(('views=2', 'svhn-grid', dict(views=2, image_size=(40, 80))))
     return out
 
 
 def tiny_config(preset, **overrides):
-    kw = dict(SMALL, **TINY[preset])
+    kw = dict(SMALL, **tiny(preset))
     kw.update(overrides)
     return SEEConfig.preset(preset, **kw)
 
@@ -78,8 +96,14 @@ def randomized(model, seed=1):
 
 
 def make_model(preset, seed=0, **overrides):
-    numpy.random.seed(seed)
-    return randomized(SEE(tiny_config(preset, **overrides)), seed + 1)
+    key = (preset, seed, json.dumps(overrides, sort_keys=True))
+    if key not in _MODELS:       # a ResNet-152 reader takes seconds to build
+        numpy.random.seed(seed)
+        _MODELS[key] = randomized(SEE(tiny_config(preset, **overrides)), seed + 1)
+    return _MODELS[key]
+
+
+_MODELS = {}
 
 
 def chainer_output(model, x):
@@ -115,7 +139,7 @@ def test_onnxruntime_equals_chainer_on_random_inputs(preset, overrides):
 
 
 @pytest.mark.parametrize('preset,kind', [('svhn', 'svhn-crops'), ('svhn-grid', 'svhn-grid'),
-                                         ('fsns', 'fsns-like')])
+                                         ('fsns', 'fsns-like'), (VIEWS, 'fsns-like')])
 def test_onnxruntime_equals_chainer_on_rendered_images(preset, kind):
     from chainer_see.data.synthetic import SyntheticDataset
     model = make_model(preset)
@@ -126,12 +150,12 @@ def test_onnxruntime_equals_chainer_on_rendered_images(preset, kind):
 
 
 def test_every_structural_option_is_exported():
-    """A new backbone, head or transform head in config.py must come with an exporter
-    (the variants above are generated from these tuples)."""
-    ids = {v[0] for v in variants()}
-    for name, values in (('transform_head', config_mod.TRANSFORM_HEADS),
-                         ('backbone', config_mod.BACKBONES), ('head', config_mod.HEADS)):
-        assert {'%s=%s' % (name, v) for v in values} <= ids
+    """A new backbone, head or transform head in config.py is among the variants above
+    (they are generated from its tuples), and comes with an exporter."""
+    configs = [tiny_config(p, **kw) for _, p, kw in variants()]
+    for key, values in OPTIONS.items():
+        assert {getattr(c, key) for c in configs} == set(values), key
+    assert {c.views for c in configs} >= {1, 2, 4}
     assert set(config_mod.BACKBONES) <= set(network.BACKBONES)
 
 
@@ -210,7 +234,7 @@ def test_rotation_dropout_factors_are_the_test_time_ones(mode, ratio, off):
 
 # ---------------------------------------------------------------- file and metadata
 def test_file_alone_carries_config_char_map_and_image_size(tmp_path):
-    model = make_model('fsns')
+    model = make_model(VIEWS)
     path = str(tmp_path / 'fsns.onnx')
     export.to_onnx(model, path, model_metadata={'dataset': 'synthetic-fsns'})
     props = {p.key: p.value for p in onnx.load(path).metadata_props}

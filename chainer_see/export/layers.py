@@ -185,3 +185,35 @@ def residual_block(g, block, x, path):
     elif block.shortcut == 'identity':
         h = g.op('Add', [h, x], path + '/add')
     return g.op('Relu', [h], path + '/relu')
+
+
+def bottleneck_a(g, block, x, path):
+    """Chainer's ``resnet.BottleneckA``: 1x1-3x3-1x1 convolutions (BN, ReLU) plus a
+    projected shortcut (``conv4``/``bn4``), ReLU; the strides are the links' own."""
+    h = conv_bn(g, block.conv1, block.bn1, x, path + '/conv1', path + '/bn1', relu=True)
+    h = conv_bn(g, block.conv2, block.bn2, h, path + '/conv2', path + '/bn2', relu=True)
+    h = conv_bn(g, block.conv3, block.bn3, h, path + '/conv3', path + '/bn3')
+    s = conv_bn(g, block.conv4, block.bn4, x, path + '/conv4', path + '/bn4')
+    return g.op('Relu', [g.op('Add', [h, s], path + '/add')], path + '/relu')
+
+
+def bottleneck_b(g, block, x, path):
+    """Chainer's ``resnet.BottleneckB``: as ``BottleneckA`` with the identity shortcut."""
+    h = conv_bn(g, block.conv1, block.bn1, x, path + '/conv1', path + '/bn1', relu=True)
+    h = conv_bn(g, block.conv2, block.bn2, h, path + '/conv2', path + '/bn2', relu=True)
+    h = conv_bn(g, block.conv3, block.bn3, h, path + '/conv3', path + '/bn3')
+    return g.op('Relu', [g.op('Add', [h, x], path + '/add')], path + '/relu')
+
+
+def building_block(g, block, x, path):
+    """Chainer's ``resnet.BuildingBlock``: its bottlenecks ``a``, ``b1``, ... in order."""
+    from chainer.links.model.vision import resnet
+    for name in block._forward:
+        link = getattr(block, name)
+        if isinstance(link, resnet.BottleneckA):
+            x = bottleneck_a(g, link, x, path + '/' + name)
+        elif isinstance(link, resnet.BottleneckB):
+            x = bottleneck_b(g, link, x, path + '/' + name)
+        else:
+            raise ExportError('%s/%s: no exporter for %s' % (path, name, type(link).__name__))
+    return x

@@ -9,6 +9,7 @@ stored statistics.
 import numpy
 
 import chainer
+import chainer.links as L
 
 from chainer_see.export.layers import ExportError
 from chainer_see.export.layers import average_pool
@@ -39,12 +40,11 @@ def localization(g, net, x, path='localization_net'):
     h = g.op('Flatten', [h], path + '/flatten', axis=1)
     hs = lstm(g, net.lstm, repeat(g, h, N, path + '/repeat'), path + '/lstm')
     hs = g.op('Relu', [hs], path + '/lstm/relu')                    # (N, BV, units)
-    if net.transform_head == 'linear':
-        t = linear(g, net.transform_2, hs, path + '/transform_2')
-    elif net.transform_head == 'lstm':
-        t = lstm(g, net.transform_lstm, hs, path + '/transform_lstm')
+    name, head = transform_head(net, path)
+    if isinstance(head, L.LSTM):        # state carried over the N regions
+        t = lstm(g, head, hs, path + '/' + name)
     else:
-        raise ExportError('%s: no exporter for transform_head %r' % (path, net.transform_head))
+        t = linear(g, head, hs, path + '/' + name)
     if net.slot_layout == 'grid':
         anchors = slot_anchors(N, net.zoom, numpy.float32)[:, None, :]
         t = g.op('Add', [t, g.const(path + '/slot_anchors', anchors)], path + '/slots')
@@ -54,6 +54,17 @@ def localization(g, net, x, path='localization_net'):
                  path + '/rotation_dropout')
     t = g.transpose(t, (1, 0, 2), path + '/theta_bn')
     return g.reshape(t, [0, N, 2, 3], path + '/theta')
+
+
+def transform_head(net, path):
+    """``(name, link)`` of the localization's transform head: a ``Linear`` or an
+    ``LSTM`` with 6 outputs, whichever ``config.transform_head`` built."""
+    for name in ('transform_2', 'transform_lstm'):
+        link = getattr(net, name, None)
+        if isinstance(link, (L.LSTM, L.Linear)):
+            return name, link
+    raise ExportError('%s: no exporter for transform_head %r (neither a Linear nor an LSTM)'
+                      % (path, net.transform_head))
 
 
 def rotation_dropout_factors(ratio, mode):
