@@ -154,8 +154,8 @@ def main(argv=None, configs=None):
         args.presets = ONNX_PRESETS if args.onnxruntime else DEFAULT_PRESETS
     if args.onnxruntime:
         try:
-            import onnx  # noqa: F401
-            import onnxruntime  # noqa: F401
+            __import__('onnx')
+            __import__('onnxruntime')
         except ImportError:
             parser.error('--onnxruntime needs onnx and onnxruntime: pip install -e .[export]')
     tune_malloc()

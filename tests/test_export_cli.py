@@ -27,8 +27,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(scope='module')
 def files(tmp_path_factory):
     """A svhn-like model file (weights varied: words differ between images, some slots
-    empty), a fsns-like one (ResNet-18 reader: quicker than ResNet-152), and test images: rendered house numbers of several sizes,
-    a grey one, four-view signs and a single sign photo."""
+    empty), a fsns-like one (ResNet-18 reader: quicker than ResNet-152), and test
+    images: rendered house numbers of several sizes, a grey one, four-view signs and a
+    single sign photo."""
     tmp = tmp_path_factory.mktemp('export_cli')
     svhn = h.save(h.fixed_model(h.tiny_svhn_config()), str(tmp / 'svhn.npz'),
                   dataset='synthetic-svhn')

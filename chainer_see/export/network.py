@@ -188,8 +188,8 @@ def see(g, model, image):
     """
     cfg = model.config
     V, N, C = cfg.views, cfg.num_regions, 3
-    (H, W), (Hv, Wv), (Ho, Wo) = cfg.image_size, cfg.view_size, cfg.crop_size
-    xv = split_views(g, image, V, C, H, Wv) if V > 1 else image
+    (Hv, Wv), (Ho, Wo) = cfg.view_size, cfg.crop_size
+    xv = split_views(g, image, V, C, Hv, Wv) if V > 1 else image
     theta = localization(g, model.localization_net, xv)
     grid = affine_grid(g, theta, (Ho, Wo))                           # (BV, N, 2, Ho*Wo)
     crops = sample(g, xv, grid, N, C, (Ho, Wo))                      # (BV, N, C, Ho, Wo)
