@@ -31,3 +31,18 @@ count = bounded(int, 0)
 non_negative = bounded(float, 0)
 positive = bounded(float, 0, low_inclusive=False)
 fraction = bounded(float, 0, high=1)
+
+
+def image_size(text):
+    """An argparse ``type``: ``'64'`` or ``'64x48'`` (height x width) -> ``(h, w)``."""
+    parts = text.lower().split('x')
+    try:
+        hw = [int(p) for p in parts]
+    except ValueError:
+        hw = []
+    if len(hw) == 1:
+        hw = hw * 2
+    if len(hw) != 2 or min(hw) <= 0:
+        raise argparse.ArgumentTypeError('expected a size S or HxW in pixels (e.g. 64 or '
+                                         '64x48), got %r' % text)
+    return tuple(hw)

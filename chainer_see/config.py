@@ -56,6 +56,12 @@ class SEEConfig(object):
             "zoom" bias ``(zoom, 0, 0, 0, zoom, 0)``) or ``'lstm'`` (paper: an LSTM
             with 6 units whose output is the matrix).
         zoom: initial scale of the ``'linear'`` head (code: 0.9, a centred crop).
+        loc_input_size: ``None`` (paper and code: the localization network reads each
+            view at its own size) or ``(h, w)`` (this project's): it reads the view
+            shrunk to that size (a box filter for an integer factor, else bilinear),
+            while the reader still samples its crops from the full-size view.  A
+            localization trained on ``h x w`` images then fits the larger one whole:
+            the 64x64 crops as the first curriculum step of the 128x128 grid.
         slot_layout: where the N regions start.  ``'none'`` (paper and code): all N
             on the same box, the head's output.  ``'grid'`` (this project's): a fixed
             offset per region moves region n, at the head's initial output, onto cell n
@@ -94,6 +100,7 @@ class SEEConfig(object):
     loc_units: int = 256
     transform_head: str = 'linear'
     zoom: float = 0.9
+    loc_input_size: object = None
     slot_layout: str = 'none'
     shortcut: str = 'code'
     pooling: str = 'code'
@@ -117,6 +124,8 @@ class SEEConfig(object):
             self.backward_lstm = bool(self.backward_lstm)
         self.image_size = _pair_of_ints('image_size', self.image_size)
         self.crop_size = _pair_of_ints('crop_size', self.crop_size)
+        if self.loc_input_size is not None:
+            self.loc_input_size = _pair_of_ints('loc_input_size', self.loc_input_size)
         if isinstance(self.char_map, tuple):
             self.char_map = list(self.char_map)
         self.validate()
@@ -154,6 +163,12 @@ class SEEConfig(object):
             raise ValueError("SEEConfig.rotation_dropout_ratio is the drop probability in "
                              "mode 'sample' and must be < 1, got %r"
                              % self.rotation_dropout_ratio)
+        if self.loc_input_size is not None:
+            (h, w), (Hv, Wv) = self.loc_input_size, self.view_size
+            if Hv % h or Wv % w or Hv // h != Wv // w:
+                raise ValueError('SEEConfig.loc_input_size %dx%d must divide the view '
+                                 '%dx%d by one whole factor on both sides'
+                                 % (h, w, Hv, Wv))
         H, W = self.image_size
         if W % self.views:
             raise ValueError('SEEConfig.image_size width %d is not divisible by views=%d '
@@ -180,6 +195,12 @@ class SEEConfig(object):
         H, W = self.image_size
         return H, W // self.views
 
+    @property
+    def loc_read_size(self):
+        """``(h, w)`` the localization network's layers see: ``loc_input_size`` or the
+        view's own size."""
+        return self.loc_input_size or self.view_size
+
     def get_char_map(self):
         """The model's ``CharMap`` (checks that it has ``num_classes`` characters)."""
         from chainer_see.data.char_map import CharMap
@@ -202,6 +223,8 @@ class SEEConfig(object):
         d = dataclasses.asdict(self)
         d['image_size'] = list(self.image_size)
         d['crop_size'] = list(self.crop_size)
+        if self.loc_input_size is not None:
+            d['loc_input_size'] = list(self.loc_input_size)
         if isinstance(self.char_map, list):
             d['char_map'] = list(self.char_map)
         return d

@@ -135,12 +135,15 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
                SMALL_VALIDATION + ('--no-curriculum',),
                'the same data, 1-4 filled cells mixed from the start'),
     # the curriculum's first step is the crops: the svhn run (text labels only) gives both
-    # networks; its localization read 64x64 images, so all of it but the LSTM's input
-    # weights carries over (train.py logs which array starts fresh).  No slot layout, no
-    # box, and nothing frozen: each grid level trains both networks, until 80 % validation
-    # accuracy has settled
+    # networks.  Its localization read 64x64 images: reading the 128x128 grid shrunk to
+    # 64x64 (--loc-input-size, the mean of 2x2 blocks) it loads whole, while the reader
+    # samples the full-size grid, at the crops' scale (without it the LSTM's input weights
+    # started fresh and, in 500-iteration probes, the box did not move).  No slot layout,
+    # no box, and nothing frozen: each grid level trains both networks, until 80 %
+    # validation accuracy has settled
     Experiment('grid128-from-crops', 'synthetic-grid128', 90,
-               SMALL_VALIDATION + ('--load-localization', '{runs}/svhn/model.npz',
+               SMALL_VALIDATION + ('--loc-input-size', '64',
+                                   '--load-localization', '{runs}/svhn/model.npz',
                                    '--load-recognition', '{runs}/svhn/model.npz',
                                    '--curriculum-rule', 'accuracy', '--curriculum-accuracy',
                                    '0.8', '--curriculum-rise', '0.02'),

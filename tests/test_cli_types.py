@@ -35,3 +35,23 @@ def test_evaluate_rejects_a_zero_batch_through_argparse(capsys):
         evaluate.main(['model.npz', '--batch-size', '0'])
     assert e.value.code == 2
     assert 'expected a number > 0, got 0' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('text, size', [('64', (64, 64)), ('48x32', (48, 32)),
+                                        ('48X32', (48, 32)), ('0', None), ('4x', None),
+                                        ('2x3x4', None), ('big', None)])
+def test_image_size_is_s_or_hxw(text, size):
+    if size is not None:
+        assert cli_types.image_size(text) == size
+        return
+    with pytest.raises(argparse.ArgumentTypeError, match='expected a size S or HxW'):
+        cli_types.image_size(text)
+
+
+def test_train_takes_loc_input_size_and_names_a_bad_one(capsys):
+    from chainer_see.training.cli import build_parser
+    assert build_parser().parse_args(['--loc-input-size', '64']).loc_input_size == (64, 64)
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(['--loc-input-size', '64x'])
+    assert e.value.code == 2
+    assert "--loc-input-size: expected a size S or HxW" in capsys.readouterr().err

@@ -69,6 +69,9 @@ def variants():
             base = ['svhn-grid'] + ([VIEWS] if key in ('head', 'shortcut') else [])
             out += [('%s=%s (%s)' % (key, v, b), b, kw) for b in base]
     out.append(('views=2', 'svhn-grid', dict(views=2, image_size=(40, 80))))
+    # the localization reading the view shrunk by a whole factor
+    out.append(('loc_input_size', 'svhn-grid', dict(image_size=(80, 80),
+                                                   loc_input_size=(40, 40))))
     return out
 
 

@@ -23,11 +23,13 @@ from chainer_see.export.layers import repeat
 from chainer_see.export.layers import residual_block
 from chainer_see.functions.affine_grid import _base_grid
 from chainer_see.functions.rotation_dropout import rotation_dropout
+from chainer_see.links.localization import shrink_factor
 from chainer_see.links.localization import slot_anchors
 
 def localization(g, net, x, path='localization_net'):
     """``LocalizationNet``: views ``x (BV, 3, Hv, Wv)`` -> ``theta (BV, N, 2, 3)``."""
     N = net.num_regions
+    x = shrink(g, x, net.input_size, net.read_size, path + '/shrink')
     h = conv_bn(g, net.conv0, net.bn0, x, path + '/conv0', path + '/bn0', relu=True)
     h = average_pool(g, h, path + '/pool0', 2, 2)
     h = residual_block(g, net.rs1, h, path + '/rs1')
@@ -54,6 +56,15 @@ def localization(g, net, x, path='localization_net'):
                  path + '/rotation_dropout')
     t = g.transpose(t, (1, 0, 2), path + '/theta_bn')
     return g.reshape(t, [0, N, 2, 3], path + '/theta')
+
+
+def shrink(g, x, size, read_size, path):
+    """``localization.shrink``: the view ``(BV, 3, H, W)`` at the localization's read
+    size, an ``AveragePool`` of ``k x k`` blocks."""
+    if tuple(size) == tuple(read_size):
+        return x
+    k = shrink_factor(size, read_size)
+    return average_pool(g, x, path, k, k)
 
 
 def transform_head(net, path):

@@ -64,6 +64,28 @@ def slot_anchors(num_regions, zoom, dtype=numpy.float32):
     return out
 
 
+def shrink_factor(size, read_size):
+    """The whole number ``k`` with ``size == k * read_size`` on both sides, else ``None``."""
+    (H, W), (h, w) = size, read_size
+    if H % h == 0 and W % w == 0 and H // h == W // w:
+        return H // h
+    return None
+
+
+def shrink(x, read_size):
+    """``x (B, C, k h, k w)`` -> ``(B, C, h, w)``: the mean of each ``k x k`` block (a box
+    filter, which keeps thin strokes that plain subsampling can miss); ``x`` itself when
+    ``k = 1``."""
+    size = tuple(x.shape[2:])
+    if size == tuple(read_size):
+        return x
+    k = shrink_factor(size, read_size)
+    if k is None:
+        raise ValueError('the localization reads %dx%d, which does not divide a %dx%d view '
+                         'by a whole number' % (tuple(read_size) + size))
+    return F.average_pooling_2d(x, k, stride=k)
+
+
 class LocalizationNet(chainer.Chain):
     """Predicts N affine matrices ``theta (B, N, 2, 3)`` for a batch of (views of) images.
 
@@ -75,12 +97,16 @@ class LocalizationNet(chainer.Chain):
     code; or ``transform_lstm``: LSTM with 6 units, paper); with ``slot_layout='grid'``
     plus a fixed offset per region (``slot_anchors``); then rotation dropout.
 
+    With ``loc_input_size`` the view is first shrunk to that size (``shrink``): the
+    layers above see ``loc_read_size``, the matrices still address the whole view.
+
     Child names follow the published weights: ``conv0``, ``bn0``, ``rs1``..``rs3``,
     ``lstm``, ``transform_2``.
 
     Args:
         config (SEEConfig): uses ``view_size``, ``num_regions``, ``loc_units``,
-            ``transform_head``, ``zoom``, ``slot_layout``, ``shortcut``, ``pooling``,
+            ``loc_input_size``, ``transform_head``, ``zoom``, ``slot_layout``,
+            ``shortcut``, ``pooling``,
             ``rotation_dropout``, ``rotation_dropout_ratio``.
     """
 
@@ -94,7 +120,8 @@ class LocalizationNet(chainer.Chain):
         self.dropout_mode = config.rotation_dropout
         self.dropout_ratio = config.rotation_dropout_ratio
         self.input_size = tuple(config.view_size)
-        C, h, w = localization_feature_shape(self.input_size, config.pooling)
+        self.read_size = tuple(config.loc_read_size)
+        C, h, w = localization_feature_shape(self.read_size, config.pooling)
         sc = config.shortcut
         with self.init_scope():
             self.conv0 = Conv2D(3, FILTERS[0], 3, pad=1)
@@ -140,7 +167,7 @@ class LocalizationNet(chainer.Chain):
             raise ValueError('LocalizationNet was built for %dx%d inputs, got %dx%d'
                              % (self.input_size + tuple(x.shape[2:])))
         feats = collections.OrderedDict() if return_features else None
-        h = self.features(x, feats)
+        h = self.features(shrink(x, self.read_size), feats)
         hs = lstm_steps(self.lstm, x=h, steps=self.num_regions)
         thetas = []
         if self.transform_head == 'linear':

@@ -95,7 +95,7 @@ COMMON_DEFAULTS = dict(
     snapshot_interval=None, keep_snapshots=2, plot_interval=None, plot_images=4,
     heatmaps=False, no_gif=False, loss_mode=None, area_weight=None, area_scale=None,
     aspect_weight=None, direction_weight=None, height_hinge=None, outside_weight=None,
-    slot_layout=None, no_curriculum=False,
+    slot_layout=None, loc_input_size=None, no_curriculum=False,
     curriculum_window=5, curriculum_threshold=0.1, curriculum_rule='loss',
     curriculum_accuracy=0.8, curriculum_rise=0.01, max_restarts=0, restart_interval=0,
     restart_tolerance=0.005, restart_improvement=0.05, load_localization=None,
@@ -365,6 +365,8 @@ class SEETraining(object):
                       image_size=tuple(image_size))
         if o.slot_layout is not None:
             fields['slot_layout'] = o.slot_layout
+        if o.loc_input_size is not None:
+            fields['loc_input_size'] = o.loc_input_size
         fields.update(self._config_overrides)
         self.config = SEEConfig.preset(self.model_preset, **fields)
         with _seeded(o.seed):
@@ -410,7 +412,8 @@ class SEETraining(object):
         fresh initial weights.  A localization network trained on another image size (the
         64x64 crops as the first step of a 128x128 grid curriculum) differs only in the
         input weights of its LSTM (``lstm/upward/W``, one per pixel of the pooled feature):
-        those start fresh, everything else is copied, and the log says so.  Any other
+        those start fresh, everything else is copied, and the log says so (with
+        ``--loc-input-size`` at the other model's size nothing differs: all of it loads).  Any other
         difference is a ``ValueError`` naming the file and the first mismatching arrays.
         """
         src = getattr(load_model(path), part + '_net')
@@ -425,15 +428,15 @@ class SEETraining(object):
             theirs.target[RESIZED_INPUT] = own.target[RESIZED_INPUT]
             self.log('localization weights loaded from %s except %s: it was trained on '
                      '%dx%d images, this model reads %dx%d (that array starts fresh)'
-                     % ((path, RESIZED_INPUT) + tuple(src.input_size)
-                        + tuple(target.input_size)))
+                     % ((path, RESIZED_INPUT) + tuple(src.read_size)
+                        + tuple(target.read_size)))
             wrong = []
         if wrong:
             raise ValueError('%s: its %s network does not fit this model (%s); '
                              'train with the same --model / image size / crop size'
                              % (path, part, ', '.join(wrong[:4])))
         chainer.serializers.NpzDeserializer(theirs.target, strict=True).load(target)
-        if part != 'localization' or src.input_size == target.input_size:
+        if part != 'localization' or src.read_size == target.read_size:
             self.log('%s weights loaded from %s' % (part, path))
 
     def freeze(self):

@@ -22,7 +22,7 @@ import json
 import os
 import sys
 
-from chainer_see.cli_types import count, fraction, non_negative, positive, positive_int
+from chainer_see.cli_types import count, fraction, image_size, non_negative, positive, positive_int
 from chainer_see.data.errors import EXIT_BAD_INPUT
 from chainer_see.training.build import COMMON_DEFAULTS
 from chainer_see.training.build import TRAINING_DEFAULTS
@@ -160,6 +160,13 @@ def build_parser():
                         "centred box) or 'grid' (region n on cell n, in reading order, of a "
                         "ceil(sqrt N)-column grid: distinct starting boxes, a layout prior "
                         "but no box label) (default: none)")
+    g.add_argument('--loc-input-size', type=image_size, default=None, metavar='S|HxW',
+                   help='the localization network reads each view shrunk to this size (the '
+                        'mean of k x k blocks; k a whole number) while the reader samples the '
+                        'full-size view; a localization trained on images of that size '
+                        '(--load-localization) then loads whole, e.g. 64 for the 128x128 '
+                        'grid started from the 64x64 crops (default: the view size, as in '
+                        'the paper)')
 
     g = p.add_argument_group('optimization')
     g.add_argument('--iterations', type=positive_int, default=None,

@@ -131,3 +131,25 @@ def test_recognition_joins_the_views_of_a_region():
         y2 = net(x2).array
     numpy.testing.assert_array_equal(y2[0], y[0])
     assert numpy.abs(y2[1] - y[1]).max() > 1e-4
+
+
+def test_localization_reading_a_shrunk_view_is_the_small_net_on_block_means():
+    """loc_input_size: the same weights read the mean of each k x k block of the view,
+    so a 2x view gives the small net's matrices on the 2x2 block means; a size that
+    does not divide the view by one whole factor is refused."""
+    small = SEEConfig.preset('svhn', image_size=(40, 40), loc_units=16)
+    big = small.replace(image_size=(80, 80), loc_input_size=(40, 40))
+    numpy.random.seed(0)
+    a, b = LocalizationNet(small), LocalizationNet(big)
+    b.copyparams(a)
+    rng = numpy.random.RandomState(1)
+    a.transform_2.W.array[...] = rng.randn(*a.transform_2.W.shape)
+    b.transform_2.W.array[...] = a.transform_2.W.array
+    x = rng.rand(2, 3, 80, 80).astype(numpy.float32)
+    means = x.reshape(2, 3, 40, 2, 40, 2).mean(axis=(3, 5))
+    with chainer.using_config('train', False):
+        want, got = a(means).array, b(x).array
+    assert numpy.ptp(want) > 0.1
+    numpy.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match='loc_input_size 30x40 must divide the view 80x80'):
+        small.replace(image_size=(80, 80), loc_input_size=(30, 40))

@@ -74,9 +74,12 @@ def test_freeze_recognition_refuses_restarts(tmp_path):
                   max_restarts=2)
 
 
-def test_a_localization_of_another_image_size_loads_all_but_the_lstm_input(tmp_path):
+@pytest.mark.parametrize('shrunk', [False, True])
+def test_a_localization_of_another_image_size_loads_all_but_the_lstm_input(tmp_path, shrunk):
     """The crops as the first step of a bigger grid: the conv layers, the LSTM's recurrent
-    weights and the transform head carry over; only lstm/upward/W starts fresh."""
+    weights and the transform head carry over; only lstm/upward/W starts fresh, unless
+    the localization reads the grid shrunk to the crops' size (--loc-input-size): then
+    all of it loads."""
     from chainer_see import SEE, SEEConfig, save_model
     from chainer_see.data.presets import Level
     from chainer_see.data.synthetic import SyntheticDataset
@@ -95,11 +98,19 @@ def test_a_localization_of_another_image_size_loads_all_but_the_lstm_input(tmp_p
     small = dict(SMALL, image_size=(96, 96))
     run = SEETraining(default_options(out=str(tmp_path / 'grid'), iterations=1, batch_size=2,
                                       plot_images=0, quiet=True, model='svhn-grid',
-                                      load_localization=crops),
+                                      load_localization=crops,
+                                      loc_input_size=(48, 48) if shrunk else None),
                       log=lines.append, levels=[level], config_overrides=small)
     own = dict(run.model.localization_net.namedparams())
     theirs = dict(source.localization_net.namedparams())
     key = '/' + RESIZED_INPUT
+    if shrunk:
+        assert run.config.loc_input_size == (48, 48)
+        for name, p in theirs.items():
+            numpy.testing.assert_array_equal(own[name].array, p.array, err_msg=name)
+        assert ['localization weights loaded from %s' % crops] == [
+            line for line in lines if 'localization weights' in line]
+        return
     assert own[key].shape != theirs[key].shape
     assert not numpy.array_equal(own['/lstm/lateral/W'].array,
                                  SEE(SEEConfig.preset('svhn-grid', **small))
