@@ -44,48 +44,10 @@ def frame(payload, corrupt_length_crc=False, corrupt_payload_crc=False):
     return head + struct.pack('<I', lc) + payload + struct.pack('<I', pc)
 
 
-_EXAMPLE = None
-
-
 def example_class():
-    """``tf.train.Example`` built with the protobuf runtime from a descriptor made here."""
-    global _EXAMPLE
-    if _EXAMPLE is not None:
-        return _EXAMPLE
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-    F = descriptor_pb2.FieldDescriptorProto
-    fdp = descriptor_pb2.FileDescriptorProto(name='see_test_example.proto', package='seetest',
-                                             syntax='proto3')
-
-    def msg(name, fields):
-        m = fdp.message_type.add(name=name)
-        for fname, num, typ, label, tname in fields:
-            f = m.field.add(name=fname, number=num, type=typ, label=label)
-            if tname:
-                f.type_name = tname
-        return m
-
-    R, O = F.LABEL_REPEATED, F.LABEL_OPTIONAL
-    msg('BytesList', [('value', 1, F.TYPE_BYTES, R, None)])
-    msg('FloatList', [('value', 1, F.TYPE_FLOAT, R, None)])
-    msg('Int64List', [('value', 1, F.TYPE_INT64, R, None)])
-    feat = msg('Feature', [('bytes_list', 1, F.TYPE_MESSAGE, O, '.seetest.BytesList'),
-                           ('float_list', 2, F.TYPE_MESSAGE, O, '.seetest.FloatList'),
-                           ('int64_list', 3, F.TYPE_MESSAGE, O, '.seetest.Int64List')])
-    feat.oneof_decl.add(name='kind')
-    for f in feat.field:
-        f.oneof_index = 0
-    fs = msg('Features', [('feature', 1, F.TYPE_MESSAGE, R, '.seetest.Features.FeatureEntry')])
-    entry = fs.nested_type.add(name='FeatureEntry')
-    entry.options.map_entry = True
-    entry.field.add(name='key', number=1, type=F.TYPE_STRING, label=O)
-    entry.field.add(name='value', number=2, type=F.TYPE_MESSAGE, label=O,
-                    type_name='.seetest.Feature')
-    msg('Example', [('features', 1, F.TYPE_MESSAGE, O, '.seetest.Features')])
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(fdp)
-    _EXAMPLE = message_factory.GetMessageClass(pool.FindMessageTypeByName('seetest.Example'))
-    return _EXAMPLE
+    """``tf.train.Example``: the library's class, made by the protobuf runtime."""
+    from chainer_see.data.example_proto import example_class as library_class
+    return library_class()
 
 
 def fsns_classes(text, fsns_char_map):

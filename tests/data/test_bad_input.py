@@ -140,7 +140,7 @@ def test_fsns_script_corrupt_crc_exit_2_and_no_output(tmp_path, capsys):
 
 
 @pytest.mark.parametrize('payload, reason', [
-    (b'\x0a\x05\x0a', 'not a tf.train.Example (length 5 at byte 2 runs past the end (3))'),
+    (b'\x0a\x05\x0a', 'not a tf.train.Example (malformed protobuf: wire format was corrupt)'),
     (helpers.fsns_example(helpers.fsns_view_image(3), 'Rue', FSNS, classes=[44, 140] + [133] * 35),
      'unknown class id 140 in image/class (0..133)'),
     (helpers.fsns_example(helpers.fsns_view_image(3), 'Rue', FSNS, text='Rua'),
