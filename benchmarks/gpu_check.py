@@ -80,7 +80,8 @@ STAGES = (
     Stage('speed-svhn', 'speed svhn B=32', 60, 20),
     Stage('speed-svhn-grid', 'speed svhn-grid B=16', 60, 20),
     Stage('speed-fsns', 'speed fsns B=8', 90, 30),
-    Stage('grid', '200x200 grid experiment', None, 120),
+    # a minute of training at least, the start and the evaluation, the grace time
+    Stage('grid', '200x200 grid experiment', None, 170),
 )
 #: seconds kept back at the end for the report; seconds a stage may run past its box
 #: (a training run that is told to stop writes its model first)
@@ -835,7 +836,7 @@ def _memory_figures(pool):
 def stage_grid(ctx):
     """synthetic-grid (200x200, curriculum 1 -> 4 numbers) on the GPU for the minutes
     left, then evaluate.py --gpu 0 on its model."""
-    eval_s, start_s = (30, 10) if ctx.dry_run else (75, 30)
+    eval_s, start_s = (30, 10) if ctx.dry_run else (60, 20)
     minutes = (ctx.left() - eval_s - start_s) / 60.0
     if minutes < (0.05 if ctx.dry_run else 1.0):
         ctx.note('%.1f minute(s) left for training: not run' % max(minutes, 0))
