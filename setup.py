@@ -55,6 +55,7 @@ setup(
         'matplotlib',
         'h5py',
         'protobuf',
+        'tqdm',
     ],
     extras_require={'gpu': GPU, 'mn': MN, 'fsns': FSNS, 'export': EXPORT, 'test': TEST},
 )
