@@ -4,17 +4,28 @@
 trip through ``json`` and a saved model carries its configuration.  ``SEEConfig.preset(
 name, **overrides)`` builds the published configurations:
 
-==============  ===========  =====  ==  ==  ===  ========  ============  ===============
-preset          image (H,W)  views  N   T   K    crop      backbone      head
-==============  ===========  =====  ==  ==  ===  ========  ============  ===============
-``svhn``        64 x 64      1      1   5   11   50 x 50   small-resnet  LSTM 256
-``svhn-grid``   200 x 200    1      4   5   11   50 x 50   small-resnet  LSTM 256
-``fsns``        150 x 600    4      4   21  134  75 x 100  resnet18      LSTM 512 + bwd
-==============  ===========  =====  ==  ==  ===  ========  ============  ===============
+==============  ===========  =====  ==  ==  ===  ========  ============  =================
+preset          image (H,W)  views  N   T   K    crop      backbone      transform head
+==============  ===========  =====  ==  ==  ===  ========  ============  =================
+``svhn``        64 x 64      1      1   5   11   50 x 50   small-resnet  Linear, zoom init
+``svhn-grid``   200 x 200    1      4   5   11   50 x 50   small-resnet  Linear, zoom init
+``fsns``        150 x 600    4      4   21  134  75 x 100  resnet152     LSTM(6), default
+``fsns-paper``  150 x 600    4      4   21  134  75 x 100  resnet18      LSTM(6), default
+==============  ===========  =====  ==  ==  ===  ========  ============  =================
 
-``svhn`` reproduces the parameter layout of the published SVHN model exactly.  For
-``fsns`` N = 4 word slots: the published FSNS loss has per-word weights for four slots
-(1, 1.25, 2, 1.25) and fails beyond four words.
+``svhn`` and ``svhn-grid`` have the parameter layout of the published SVHN code (the
+64x64 crops and the 200x200 grid of ``train_svhn.py``).  ``fsns`` is the published FSNS
+configuration (``train_fsns.py`` at the code's last commit): LSTM transform head with
+Chainer's default initialization, Chainer's ResNet-152 as reader (``pool5`` features,
+the four views joined by channels), a forward and a backward LSTM over the characters;
+published FSNS weights load into it.  ``fsns-paper`` is the same network with the
+paper's ResNet-18 reader.  Both FSNS presets have N = 4 word slots: the published FSNS
+loss has per-word weights for four slots (1, 1.25, 2, 1.25) and fails beyond four words.
+
+Cost of the ``fsns`` reader: ResNet-152 takes about 11.3 GFLOP (multiply-adds) per
+224x224 image, about 1.7 GFLOP per 75x100 crop, so one FSNS image (4 regions x 4 views =
+16 crops) costs about 27 GFLOP forward (a few seconds on a CPU core; train it on GPUs).
+``fsns-paper`` (ResNet-18) costs about a sixth of that.
 
 Where the paper and the published code differ, the default follows the code and the
 paper's variant is an option (each field's comment says which is which).
@@ -29,7 +40,7 @@ TRANSFORM_HEADS = ('linear', 'lstm')
 SHORTCUTS = ('code', 'identity')
 POOLINGS = ('code', 'paper')
 ROTATION_DROPOUTS = ('code', 'sample', 'none')
-BACKBONES = ('small-resnet', 'resnet18')
+BACKBONES = ('small-resnet', 'resnet18', 'resnet152')
 HEADS = ('lstm', 'independent')
 SLOT_LAYOUTS = ('none', 'grid')
 CHAR_MAP_NAMES = ('svhn', 'fsns')
@@ -52,10 +63,15 @@ class SEEConfig(object):
             index 0 the blank.  ``save_model`` stores the list, so a model file is
             self-contained.
         loc_units: units of the localization LSTM (paper and code: 256).
-        transform_head: ``'linear'`` (code: Linear(256, 6) with zero weights and the
-            "zoom" bias ``(zoom, 0, 0, 0, zoom, 0)``) or ``'lstm'`` (paper: an LSTM
-            with 6 units whose output is the matrix).
-        zoom: initial scale of the ``'linear'`` head (code: 0.9, a centred crop).
+        transform_head: ``'linear'`` (SVHN code: Linear(256, 6) with zero weights and
+            the "zoom" bias ``(zoom, 0, 0, 0, zoom, 0)``: every region starts as the
+            centred crop) or ``'lstm'`` (paper and FSNS code: ``L.LSTM(256, 6)``, its
+            state carried over the N steps, its output the matrix, Chainer's default
+            initialization).  The zoom initialization is the ``'linear'`` head: the FSNS
+            code has it only as disabled lines.  Both heads are the child
+            ``transform_2``, the published name.
+        zoom: initial scale of the ``'linear'`` head (code: 0.9, a centred crop); with
+            ``slot_layout='grid'`` also the scale of the slot anchors.
         loc_input_size: ``None`` (paper and code: the localization network reads each
             view at its own size) or ``(h, w)`` (this project's): it reads the view
             shrunk to that size (a box filter for an integer factor, else bilinear),
@@ -80,14 +96,19 @@ class SEEConfig(object):
             ``'sample'`` (independent per sample and region, ``ratio`` = chance of
             dropping, inverted-dropout scaling, identity at test time) or ``'none'``.
         rotation_dropout_ratio: the ``ratio`` above (code default 0.5).
-        backbone: ``'small-resnet'`` (SVHN experiments, code) or ``'resnet18'`` (FSNS,
-            paper).
+        backbone: ``'small-resnet'`` (SVHN experiments, code), ``'resnet152'`` (FSNS
+            code: Chainer's ``ResNetLayers`` with 152 layers, the child ``resnet``,
+            HeNormal initialization, ``pool5`` features; the published FSNS weights need
+            it; about 11 GFLOP per 224x224 image) or ``'resnet18'`` (FSNS, paper).
+            ``shortcut`` does not apply to ``'resnet152'``: its bottleneck blocks always
+            add their input or its projection.
         rec_units: width of the recognition feature (``fc1``) and of its LSTM(s)
             (SVHN 256, FSNS 512).
         head: ``'lstm'`` (code: an LSTM run T steps on the same feature and one shared
             classifier) or ``'independent'`` (paper: T independent softmax classifiers).
-        backward_lstm: FSNS code: a second LSTM runs backwards over the T outputs of
-            the first and the classifier reads its outputs (``'lstm'`` head only).
+        backward_lstm: FSNS code: a second LSTM (``blstm``, the published name) runs
+            backwards over the T outputs of the first and the classifier reads its
+            outputs, put back in forward order (``'lstm'`` head only).
     """
 
     image_size: tuple = (64, 64)
@@ -250,7 +271,8 @@ class SEEConfig(object):
 
     @classmethod
     def preset(cls, name, **overrides):
-        """``'svhn'``, ``'svhn-grid'`` or ``'fsns'`` with some fields overridden."""
+        """``'svhn'``, ``'svhn-grid'``, ``'fsns'`` or ``'fsns-paper'`` with some fields
+        overridden."""
         if name not in PRESETS:
             raise ValueError('unknown SEE preset %r; presets: %s'
                              % (name, ', '.join(sorted(PRESETS))))
@@ -271,10 +293,17 @@ PRESETS = {
     # Four house numbers in a 2x2 grid on a 200x200 image.
     'svhn-grid': dict(image_size=(200, 200), views=1, num_regions=4, num_chars=5,
                       num_classes=11, crop_size=(50, 50), char_map='svhn'),
-    # FSNS: four 150x150 views side by side, ResNet-18 reader, words of <= 21 chars.
+    # FSNS as published (train_fsns.py): four 150x150 views, LSTM transform head with
+    # default initialization, ResNet-152 reader, forward + backward LSTM, words <= 21 chars.
     'fsns': dict(image_size=(150, 600), views=4, num_regions=4, num_chars=21,
                  num_classes=134, crop_size=(75, 100), char_map='fsns',
-                 backbone='resnet18', rec_units=512, backward_lstm=True),
+                 transform_head='lstm', backbone='resnet152', rec_units=512,
+                 backward_lstm=True),
+    # The same with the paper's ResNet-18 reader.
+    'fsns-paper': dict(image_size=(150, 600), views=4, num_regions=4, num_chars=21,
+                       num_classes=134, crop_size=(75, 100), char_map='fsns',
+                       transform_head='lstm', backbone='resnet18', rec_units=512,
+                       backward_lstm=True),
 }
 
 

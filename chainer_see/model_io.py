@@ -10,8 +10,12 @@ preset), plus
 * ``__see__/metadata``: JSON of the optional ``metadata`` dict (dataset, iteration, ...).
 
 A file in the published layout (weights only) loads with ``load_model(path,
-preset='svhn')``; the keys must match the model built from that preset exactly (no
-missing, no unexpected keys, same shapes).
+preset=...)``: ``'svhn'`` (the published SVHN model), ``'svhn-grid'`` (the SVHN code on
+the 200x200 grid, 4 regions), ``'fsns'`` (the published FSNS model of ``train_fsns.py``:
+ResNet-152 reader); the keys must match the model built from that preset exactly (no
+missing, no unexpected keys, same shapes).  Files written before two links took their
+published names (``transform_lstm`` -> ``transform_2``, ``lstm_backward`` -> ``blstm``)
+load under the new names.
 
 A file that cannot be used (missing, empty, not a zip archive, truncated or damaged, a
 zip without SEE arrays, keys or shapes that do not fit) raises :class:`ModelFileError`
@@ -39,6 +43,9 @@ METADATA_KEY = PREFIX + 'metadata'
 FORMAT_KEY = PREFIX + 'format'
 #: the top-level links of ``SEE``: a file with none of these keys holds no SEE weights
 NETWORKS = ('localization_net/', 'recognition_net/')
+#: links renamed to their published names: files written before load under the new name
+RENAMED = (('localization_net/transform_lstm/', 'localization_net/transform_2/'),
+           ('recognition_net/lstm_backward/', 'recognition_net/blstm/'))
 #: at most this many keys are named per kind of mismatch (the rest are counted)
 MAX_NAMED_KEYS = 5
 #: what a damaged zip member or array header raises while it is read
@@ -183,6 +190,14 @@ def _names(keys):
     return text
 
 
+def _renamed(key):
+    """``key`` under the current name of its link (:data:`RENAMED`)."""
+    for old, new in RENAMED:
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key
+
+
 def read_model_info(path):
     """Configuration and metadata of a model file, without building the model."""
     with _open(path) as npz:
@@ -216,7 +231,7 @@ def load_model(path, preset=None):
                           % (path, preset))
         model = SEE(config)
         expected = {k: v.shape for k, v in _model_arrays(model).items()}
-        stored = {k: _get(npz, k, path) for k in npz.files if not k.startswith(PREFIX)}
+        stored = {_renamed(k): _get(npz, k, path) for k in npz.files if not k.startswith(PREFIX)}
         missing = sorted(set(expected) - set(stored))
         unexpected = sorted(set(stored) - set(expected))
         wrong = sorted('%s: file %s, model %s' % (k, stored[k].shape, expected[k])

@@ -92,9 +92,9 @@ def randomized(model, seed=1):
             link.avg_var[...] = rng.uniform(0.3, 3, link.avg_var.shape)
             link.gamma.array[...] = rng.uniform(0.5, 1.5, link.gamma.shape)
             link.beta.array[...] = rng.randn(*link.beta.shape) * 0.2
-    head = getattr(model.localization_net, 'transform_2', None)
-    if head is not None:
-        head.W.array[...] = rng.randn(*head.W.shape) * 0.3
+    head = model.localization_net.transform_2      # a Linear or an LSTM (its input weights)
+    weights = head.upward.W if isinstance(head, L.LSTM) else head.W
+    weights.array[...] = rng.randn(*weights.shape) * 0.3
     return model
 
 

@@ -14,6 +14,7 @@ import chainer.links as L
 from chainer_see.export.layers import ExportError
 from chainer_see.export.layers import average_pool
 from chainer_see.export.layers import batch_norm
+from chainer_see.export.layers import building_block
 from chainer_see.export.layers import conv_bn
 from chainer_see.export.layers import global_average_pool
 from chainer_see.export.layers import linear
@@ -70,10 +71,9 @@ def shrink(g, x, size, read_size, path):
 def transform_head(net, path):
     """``(name, link)`` of the localization's transform head: a ``Linear`` or an
     ``LSTM`` with 6 outputs, whichever ``config.transform_head`` built."""
-    for name in ('transform_2', 'transform_lstm'):
-        link = getattr(net, name, None)
-        if isinstance(link, (L.LSTM, L.Linear)):
-            return name, link
+    link = getattr(net, 'transform_2', None)
+    if isinstance(link, (L.LSTM, L.Linear)):
+        return 'transform_2', link
     raise ExportError('%s: no exporter for transform_head %r (neither a Linear nor an LSTM)'
                       % (path, net.transform_head))
 
@@ -163,8 +163,19 @@ def resnet18(g, net, x, path):
     return global_average_pool(g, h, path + '/pool1')
 
 
+def resnet152(g, net, x, path):
+    """``'resnet152'`` backbone (Chainer's ``ResNetLayers``, child ``resnet``): crops ->
+    ``(M*V, 2048, 1, 1)`` (``pool5``)."""
+    r, p = net.resnet, path + '/resnet'
+    h = conv_bn(g, r.conv1, r.bn1, x, p + '/conv1', p + '/bn1', relu=True)
+    h = max_pool(g, h, p + '/pool1', 3, 2)             # pad 0, cover_all as Chainer's
+    for name in ('res2', 'res3', 'res4', 'res5'):
+        h = building_block(g, r[name], h, p + '/' + name)
+    return global_average_pool(g, h, p + '/pool5')
+
+
 #: ``config.backbone`` -> the function that exports the recognition network's backbone
-BACKBONES = {'small-resnet': small_resnet, 'resnet18': resnet18}
+BACKBONES = {'small-resnet': small_resnet, 'resnet18': resnet18, 'resnet152': resnet152}
 
 
 def recognition(g, net, crops, path='recognition_net'):
@@ -173,7 +184,9 @@ def recognition(g, net, crops, path='recognition_net'):
     if net.backbone not in BACKBONES:
         raise ExportError('%s: no exporter for backbone %r (known: %s)'
                           % (path, net.backbone, ', '.join(sorted(BACKBONES))))
-    h = batch_norm(g, net.data_bn, crops, path + '/data_bn')
+    h = crops
+    if hasattr(net, 'data_bn'):
+        h = batch_norm(g, net.data_bn, h, path + '/data_bn')
     h = BACKBONES[net.backbone](g, net, h, path)
     h = g.reshape(h, [-1, net.fc1.W.shape[1]], path + '/join_views')   # (M, V*C*h*w)
     h = g.op('Relu', [linear(g, net.fc1, h, path + '/fc1')], path + '/fc1/relu')
@@ -185,7 +198,7 @@ def recognition(g, net, crops, path='recognition_net'):
         raise ExportError('%s: no exporter for head %r' % (path, net.head))
     hs = lstm(g, net.lstm, repeat(g, h, T, path + '/repeat'), path + '/lstm')
     if net.backward_lstm:
-        hs = lstm(g, net.lstm_backward, hs, path + '/lstm_backward', reverse=True)
+        hs = lstm(g, net.blstm, hs, path + '/blstm', reverse=True)
     hs = g.transpose(hs, (1, 0, 2), path + '/steps')                  # (M, T, units)
     return linear(g, net.classifier, hs, path + '/classifier')
 

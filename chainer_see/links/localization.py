@@ -92,10 +92,12 @@ class LocalizationNet(chainer.Chain):
     Architecture (paper, with the published code's choices as defaults):
     conv3x3(32)-BN-ReLU, avg pool 2; residual blocks 32, 48, 48 with max pool 2 after
     rs1 (``pooling='code'`` only) and rs2; avg pool 5 stride 2; an LSTM (``loc_units``)
-    run N steps on that same feature, ReLU on its output; per step a transform head
-    (``transform_2``: Linear(loc_units, 6), zero weights, bias (zoom, 0, 0, 0, zoom, 0),
-    code; or ``transform_lstm``: LSTM with 6 units, paper); with ``slot_layout='grid'``
-    plus a fixed offset per region (``slot_anchors``); then rotation dropout.
+    run N steps on that same feature, ReLU on its output; per step a transform head,
+    ``transform_2`` (the published name of both): Linear(loc_units, 6) with zero weights
+    and bias (zoom, 0, 0, 0, zoom, 0) (``'linear'``, SVHN code) or an LSTM with 6 units,
+    its state carried over the N steps, Chainer's default initialization (``'lstm'``,
+    paper and FSNS code); with ``slot_layout='grid'`` plus a fixed offset per region
+    (``slot_anchors``); then rotation dropout.
 
     With ``loc_input_size`` the view is first shrunk to that size (``shrink``): the
     layers above see ``loc_read_size``, the matrices still address the whole view.
@@ -133,7 +135,7 @@ class LocalizationNet(chainer.Chain):
             if config.transform_head == 'linear':
                 self.transform_2 = L.Linear(config.loc_units, 6, initialW=0)
             else:
-                self.transform_lstm = L.LSTM(config.loc_units, 6)
+                self.transform_2 = L.LSTM(config.loc_units, 6)
         if config.transform_head == 'linear':
             b = self.transform_2.b.array
             b[...] = 0
@@ -173,7 +175,7 @@ class LocalizationNet(chainer.Chain):
         if self.transform_head == 'linear':
             ts = [self.transform_2(F.relu(v)) for v in hs]
         else:
-            ts = lstm_steps(self.transform_lstm, xs=[F.relu(v) for v in hs])
+            ts = lstm_steps(self.transform_2, xs=[F.relu(v) for v in hs])
         if self.slot_layout == 'grid':
             anchors = self.xp.asarray(slot_anchors(len(ts), self.zoom, ts[0].dtype))
             ts = [t + F.broadcast_to(anchors[n], t.shape) for n, t in enumerate(ts)]

@@ -2,6 +2,7 @@
 import chainer
 import chainer.functions as F
 import chainer.links as L
+from chainer.links.model.vision.resnet import ResNetLayers
 
 from chainer_see.links import ops
 from chainer_see.links.basic import BatchNorm2D
@@ -15,10 +16,41 @@ RESNET18_BLOCKS = ((64, 64, 1), (64, 64, 1), (64, 128, 2), (128, 128, 1),
                    (128, 256, 2), (256, 256, 1), (256, 512, 2), (512, 512, 1))
 
 
+#: the smallest crop side ResNet-152 reads (its 3x3 max pool needs 2 pixels after conv1)
+RESNET152_MIN_SIDE = 3
+
+
+class ResNet152(ResNetLayers):
+    """Chainer's ``ResNetLayers`` with 152 layers and no pretrained weights (HeNormal
+    initialization), as the published FSNS code builds it: the same children (``conv1``,
+    ``bn1``, ``res2``..``res5``, ``fc6``, so that its weights load), run up to ``pool5``.
+
+    ``fc6`` (Linear 2048 -> 1000) is kept because the published weights hold it; like
+    the published code (which deletes ``fc6`` and ``prob`` from ``functions``) no forward
+    pass uses it.
+    """
+
+    def __init__(self):
+        super(ResNet152, self).__init__(None, 152)
+
+    @property
+    def functions(self):
+        functions = super(ResNet152, self).functions
+        del functions['fc6']
+        del functions['prob']
+        return functions
+
+
 def recognition_feature_shape(crop_size, backbone):
     """``(C, h, w)`` of one crop's feature map before ``fc1``; ``ValueError`` if too small."""
     if backbone == 'resnet18':
         return (512, 1, 1)                # global average pool
+    if backbone == 'resnet152':
+        if min(crop_size) < RESNET152_MIN_SIDE:
+            raise ValueError('crop_size %dx%d is too small for the resnet152 recognition '
+                             'network: each side needs at least %d pixels'
+                             % (tuple(crop_size) + (RESNET152_MIN_SIDE,)))
+        return (2048, 1, 1)               # pool5, global average pool
 
     def before_last_pool(n):
         n = (n + 2 - 3) // 2 + 1          # conv0 3x3, stride 2, pad 1
@@ -48,13 +80,19 @@ class RecognitionNet(chainer.Chain):
     * ``'resnet18'`` (FSNS, paper): ``data_bn``; ``conv0`` 7x7 stride 2 (64) - ``bn0`` -
       ReLU - max pool 3 stride 2 pad 1; ``rs1``..``rs8`` (64, 64, 128, 128, 256, 256,
       512, 512; stride 2 in rs3, rs5, rs7); global average pool.
+    * ``'resnet152'`` (FSNS, code): ``resnet``, Chainer's ``ResNetLayers`` with 152
+      layers (:class:`ResNet152`; no ``data_bn``, as published): conv1 7x7 stride 2 -
+      bn1 - ReLU - max pool 3 stride 2; bottleneck stages ``res2``..``res5`` of 3, 8, 36,
+      3 blocks (256, 512, 1024, 2048 channels, stride 2 on the 1x1 convolutions of res3
+      to res5); ``pool5``, the global average pool (2048).
 
-    The V views of a region are joined on the channel axis, then ``fc1`` -> ``rec_units``,
-    ReLU.  Heads (``config.head``):
+    The V views of a region are joined on the channel axis (view order 0..V-1), then
+    ``fc1`` -> ``rec_units``, ReLU.  Heads (``config.head``):
 
-    * ``'lstm'`` (code): ``lstm`` run T steps on that same feature (``lstm_backward``
-      then runs backwards over its T outputs when ``backward_lstm``), one shared
-      ``classifier`` on every step.
+    * ``'lstm'`` (code): ``lstm`` run T steps on that same feature (``blstm``, the
+      published name, then runs backwards over its T outputs when ``backward_lstm``;
+      its outputs are put back in forward order), one shared ``classifier`` on every
+      step.
     * ``'independent'`` (paper): ``classifiers``, T independent softmax classifiers
       (stored as one Linear(rec_units, T*K)).
     """
@@ -71,16 +109,20 @@ class RecognitionNet(chainer.Chain):
         C, h, w = recognition_feature_shape(self.crop_size, config.backbone)
         units = config.rec_units
         sc = config.shortcut
-        blocks = SMALL_RESNET_BLOCKS if config.backbone == 'small-resnet' else RESNET18_BLOCKS
+        blocks = {'small-resnet': SMALL_RESNET_BLOCKS, 'resnet18': RESNET18_BLOCKS,
+                  'resnet152': ()}[config.backbone]
         self.num_blocks = len(blocks)
         with self.init_scope():
-            self.data_bn = BatchNorm2D(3)
+            if config.backbone == 'resnet152':
+                self.resnet = ResNet152()
+            else:
+                self.data_bn = BatchNorm2D(3)
             if config.backbone == 'small-resnet':
                 self.conv0 = Conv2D(3, 32, 3, stride=2, pad=1)
                 self.bn0 = BatchNorm2D(32)
                 self.conv1 = Conv2D(32, 32, 3, pad=1)   # in the published weights, unused
                 self.bn1 = BatchNorm2D(32)              # in the published weights, unused
-            else:
+            elif config.backbone == 'resnet18':
                 self.conv0 = Conv2D(3, 64, 7, stride=2, pad=3)
                 self.bn0 = BatchNorm2D(64)
             for i, (cin, cout, stride) in enumerate(blocks):
@@ -89,13 +131,16 @@ class RecognitionNet(chainer.Chain):
             if config.head == 'lstm':
                 self.lstm = L.LSTM(units, units)
                 if config.backward_lstm:
-                    self.lstm_backward = L.LSTM(units, units)
+                    self.blstm = L.LSTM(units, units)
                 self.classifier = L.Linear(units, config.num_classes)
             else:
                 self.classifiers = L.Linear(units, config.num_chars * config.num_classes)
 
     def features(self, x):
         """Crops ``(M, 3, Ho, Wo)`` -> feature maps ``(M, C, h, w)`` of the backbone."""
+        if self.backbone == 'resnet152':
+            h = self.resnet(x, layers=['pool5'])['pool5']          # (M, 2048)
+            return F.reshape(h, h.shape + (1, 1))
         h = self.data_bn(x)
         h = self.bn0(self.conv0(h), relu=True)
         if self.backbone == 'small-resnet':
@@ -124,7 +169,7 @@ class RecognitionNet(chainer.Chain):
             return F.reshape(self.classifiers(h), (M, T, K))
         hs = lstm_steps(self.lstm, x=h, steps=T)
         if self.backward_lstm:
-            hs = lstm_steps(self.lstm_backward, xs=hs[::-1])[::-1]
+            hs = lstm_steps(self.blstm, xs=hs[::-1])[::-1]
         if ops.using_reference_ops():
             return F.stack([self.classifier(v) for v in hs], axis=1)
         y = self.classifier(F.reshape(F.stack(hs, axis=1), (M * T, -1)))

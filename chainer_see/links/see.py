@@ -48,7 +48,18 @@ class SEE(chainer.Chain):
     With ``views = V > 1`` the image holds V views side by side along the width; each
     view is localized on its own (as a batch item), its N grids are relative to it, and
     the V crops of region n are read together into one word.
+
+    With the ``'resnet152'`` backbone (the published FSNS network) the whole forward
+    pass runs the published computation (``reference_ops()``: Chainer's own layers, the
+    image concatenated N times and Chainer's grid sampler, the reader fed region-major),
+    so that it gives the published code's numbers exactly, in training mode too: there
+    a freshly initialized ResNet-152 with batch statistics turns input differences of
+    1e-6 (another sampler's rounding) into logit differences of 1e-2.  Its cost is the
+    ResNet's; the fast paths would save nothing measurable.
     """
+
+    #: backbones whose model always runs the published computation (see above)
+    EXACT_BACKBONES = ('resnet152',)
 
     def __init__(self, config):
         super(SEE, self).__init__()
@@ -67,6 +78,9 @@ class SEE(chainer.Chain):
         on the views as batch items (``(B*V, C, h, w)``, index ``b*V + v``).
         """
         cfg = self.config
+        if cfg.backbone in self.EXACT_BACKBONES and not ops.using_reference_ops():
+            with ops.reference_ops():
+                return self.forward(x, return_features)
         B, C, H, W = x.shape
         if (H, W) != tuple(cfg.image_size):
             raise ValueError('SEE model built for %dx%d images (config.image_size), got %dx%d'
@@ -92,8 +106,16 @@ class SEE(chainer.Chain):
                 return F.reshape(v, (B, N * V) + v.shape[3:])
             grids, crops = fold(grids), fold(crops)
         Ho, Wo = cfg.crop_size
-        logits = self.recognition_net(F.reshape(crops, (B * N * V, C, Ho, Wo)))
-        logits = F.reshape(logits, (B, N, logits.shape[1], logits.shape[2]))
+        # the reader gets the crops region-major, index (n * B + b) * V + v, the published
+        # order: only batch statistics couple the rows, and their sums then run in the
+        # published order (in training mode ResNet-152 amplifies rounding differences)
+        rc = F.reshape(crops, (B, N, V * C, Ho, Wo))
+        if N > 1 and B > 1:
+            rc = F.transpose(rc, (1, 0, 2, 3, 4))
+        logits = self.recognition_net(F.reshape(rc, (N * B * V, C, Ho, Wo)))
+        logits = F.reshape(logits, (N, B) + logits.shape[1:])
+        logits = F.transpose(logits, (1, 0, 2, 3)) if N > 1 and B > 1 else \
+            F.reshape(logits, (B, N) + logits.shape[2:])
         boxes = self.boxes(grids.array)
         out = SEEOutput(logits, grids, crops, boxes)
         if return_features:

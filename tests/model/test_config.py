@@ -29,7 +29,12 @@ def test_presets_hold_the_published_configurations():
     assert (fsns.image_size, fsns.views, fsns.view_size, fsns.num_regions, fsns.num_chars,
             fsns.num_classes, fsns.crop_size) == ((150, 600), 4, (150, 150), 4, 21, 134,
                                                    (75, 100))
-    assert (fsns.backbone, fsns.rec_units, fsns.backward_lstm) == ('resnet18', 512, True)
+    assert (fsns.transform_head, fsns.backbone, fsns.rec_units, fsns.backward_lstm,
+            fsns.shortcut, fsns.pooling, fsns.rotation_dropout) == (
+        'lstm', 'resnet152', 512, True, 'code', 'code', 'code')
+    # the paper's reading differs in the reader only
+    paper = SEEConfig.preset('fsns-paper')
+    assert paper.replace(backbone='resnet152') == fsns and paper.backbone == 'resnet18'
     assert len(fsns.get_char_map()) == 134
     assert svhn.get_char_map().decode([1, 0, 10]) == '10'
 

@@ -65,8 +65,8 @@ def test_localization_starts_as_a_centred_zoom_crop():
 def test_localization_paper_variants():
     cfg = SEEConfig.preset('svhn', transform_head='lstm', pooling='paper', num_regions=2)
     net = LocalizationNet(cfg)
-    assert not hasattr(net, 'transform_2')
-    assert net.transform_lstm.upward.W.shape == (24, 256)        # an LSTM with 6 units
+    assert isinstance(net.transform_2, chainer.links.LSTM)       # the published name
+    assert net.transform_2.upward.W.shape == (24, 256)           # an LSTM with 6 units
     # 'paper' pooling skips the max pool after rs1: 64 -> 32 -> 32 -> 16 -> 6
     assert net.lstm.upward.W.shape == (1024, 48 * 6 * 6)
     assert LocalizationNet(SEEConfig.preset('svhn')).lstm.upward.W.shape == (1024, 48 * 2 * 2)
@@ -118,10 +118,10 @@ def test_recognition_heads():
 
 
 def test_recognition_joins_the_views_of_a_region():
-    cfg = SEEConfig.preset('fsns', crop_size=(24, 32), image_size=(40, 160))
+    cfg = SEEConfig.preset('fsns-paper', crop_size=(24, 32), image_size=(40, 160))
     net = RecognitionNet(cfg)
     assert net.fc1.W.shape == (512, 4 * 512)
-    assert net.lstm_backward.upward.W.shape == (4 * 512, 512)
+    assert net.blstm.upward.W.shape == (4 * 512, 512)
     x = numpy.random.RandomState(0).rand(8, 3, 24, 32).astype(numpy.float32)   # 2 regions x 4 views
     with chainer.using_config('train', False):
         y = net(x).array

@@ -65,7 +65,7 @@ def _outputs(model, x, train, seed=5):
 
 @pytest.mark.parametrize('cfg', [
     SEEConfig.preset('svhn'),
-    SEEConfig.preset('fsns', image_size=(48, 96), views=2, num_regions=2, num_chars=3,
+    SEEConfig.preset('fsns-paper', image_size=(48, 96), views=2, num_regions=2, num_chars=3,
                      crop_size=(16, 24), head='independent', backward_lstm=False,
                      transform_head='lstm', shortcut='identity', rotation_dropout='sample'),
 ], ids=['svhn', 'variants'])

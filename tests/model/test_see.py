@@ -21,7 +21,7 @@ def _images(cfg, B, seed=0, dtype=numpy.float32):
     return numpy.random.RandomState(seed).rand(B, 3, H, W).astype(dtype)
 
 
-@pytest.mark.parametrize('name', ['svhn', 'svhn-grid', 'fsns'])
+@pytest.mark.parametrize('name', ['svhn', 'svhn-grid', 'fsns', 'fsns-paper'])
 def test_output_shapes_of_every_preset(name):
     cfg = SEEConfig.preset(name)
     model = SEE(cfg)
@@ -61,8 +61,8 @@ def _same_model_fast_and_reference(cfg, B=2, seed=0):
 
 @pytest.mark.parametrize('cfg', [
     SEEConfig.preset('svhn', num_regions=2, rotation_dropout='none'),
-    SEEConfig.preset('fsns', image_size=(48, 96), views=2, num_regions=2, num_chars=3,
-                     crop_size=(16, 24), rotation_dropout='none'),
+    SEEConfig.preset('fsns-paper', image_size=(48, 96), views=2, num_regions=2,
+                     num_chars=3, crop_size=(16, 24), rotation_dropout='none'),
     SEEConfig.preset('svhn', shortcut='identity', pooling='paper', transform_head='lstm',
                      head='independent', num_regions=2, rotation_dropout='none'),
 ], ids=['svhn-N2', 'resnet18-views2', 'paper-variants'])
@@ -88,8 +88,9 @@ def test_fast_path_equals_plain_chainer(cfg):
 
 
 def test_views_are_localized_and_sampled_on_their_own():
-    cfg = SEEConfig.preset('fsns', image_size=(48, 96), views=2, num_regions=2, num_chars=3,
-                           crop_size=(16, 24), rotation_dropout='none')
+    cfg = SEEConfig.preset('fsns-paper', image_size=(48, 96), views=2, num_regions=2,
+                           num_chars=3, crop_size=(16, 24), rotation_dropout='none',
+                           transform_head='linear')
     model = SEE(cfg)
     x = _images(cfg, 3)
     with chainer.using_config('train', False):
