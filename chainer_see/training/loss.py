@@ -3,46 +3,61 @@
 ``SEELoss(...)(output, labels)`` with ``output`` a ``SEEOutput`` (logits ``(B, N, T, K)``,
 grids ``(B, N*V, 2, Ho, Wo)``) and ``labels`` int32 ``(B, N, T)`` returns
 ``(loss Variable, parts)``; ``parts`` is a dict of floats for reporting: ``loss``,
-``text``, ``slot_accuracy`` (the published per-slot accuracy) and, with regularizers,
-``area_weight`` and the regularizer means by name.  Everything is vectorized over
-batch, regions, views and characters (no Python loop over samples or word slots).
+``text``, ``slot_accuracy`` (the published per-slot accuracy of this batch) and, with
+regularizers, ``area_weight`` (the lambda1 used) and the mean of each regularizer over
+batch, slots and views.  Everything is vectorized over batch, regions, views and
+characters (no Python loop over samples or word slots).
 
-Per word slot n (``CE[b, n, t]`` the cross-entropy of one character; regularizers are
-means over the batch and the V views of slot n):
+``CE[b, n, t]`` is the cross-entropy of one character.  Blanks (class 0) are ordinary
+targets: they pad short words and empty slots, as in the published code.  ``w_n`` are
+the per-word weights (``word_weights``, code FSNS: 1, 1.25, 2, 1.25; all 1 when
+``None``).
 
-* ``R_n = area_weight_eff * area_n + aspect_weight * aspect_n
-  + direction_weight * direction_n + height_weight * height_n
-  + outside_weight * outside_n``
-* ``area``: box area / view area, the box being the axis-aligned hull of the grid's four
-  corners (``grid_to_boxes``; tied corners share the gradient), in units where the
-  whole view is 1 (pixel area / ((H-1)(W-1)), the corners being pixel centres).
-  ``area_weight_eff = area_weight + area_accuracy_scale * slot_accuracy`` (code: the
-  weight grows with the batch's published per-slot accuracy,
-  ``metrics.published_accuracy``; scale 0 keeps it fixed).
-* ``aspect``: ``max(0, height / width - 0.5)`` of that box, in pixels (the width is
-  floored at 1 pixel).
-* ``direction``: ``max(0, y_topleft - y_bottomleft) + max(0, x_topleft - x_topright)``
-  of the grid corners, in grid units (the view spans [-1, 1]); 0 for an upright grid,
-  positive for a mirrored one.
-* ``height`` (code, FSNS; ``height_hinge`` pixels, off when ``None``):
-  ``max(0, height_hinge - box height in pixels)``.
-* ``outside`` (this project's, neither paper nor code): how far the grid's four corners
-  lie outside the view, ``mean_corners (max(0, |x| - 1) + max(0, |y| - 1))`` in grid
-  units.  A grid is convex, so it lies inside the view exactly when this is 0.  It
-  closes the escape of a localization trained against a frozen reader: moving every
-  box off the image, where the reader sees black (docs/results.md, section 3).
+**Mode** ``'fsns'``: the published FSNS loss (``LossMetrics.calc_loss`` of the code,
+term by term).  For every grid (one per sample, slot and view), from three of its
+corners in pixels of the view (``Hv x Wv``), ``x = (g_x + 1) / 2 * Wv``,
+``y = (g_y + 1) / 2 * Hv`` (the view's size, not size - 1): top-left ``grid[0, 0]``,
+top-right ``grid[0, Wo-1]``, bottom-left ``grid[Ho-1, 0]``;
 
-Combination (``mode``):
+* ``width`` = Euclidean distance top-left .. top-right, ``height`` = top-left ..
+  bottom-left (the sides of the sampled parallelogram, not of an axis-aligned hull);
+* ``area = width * height / (Wv * Hv)``;
+* ``aspect = max(height / max(width, 1) - 0.5, 0)``;
+* ``direction = max(y_tl - y_bl, 0) + max(x_tl - x_tr, 0)``, in pixels;
+* ``height`` (the hinge, ``height_hinge`` pixels, code 10) ``= max(hinge - height, 0)``;
+* ``outside`` (this project's, see below; 0 by default).
 
-* ``'svhn'`` (published SVHN experiments): ``sum_n w_n (mean_{b,t} CE[b, n, t] + R_n)``;
-  the published configuration has no regularizers (all weights 0, ``SEELoss.preset``).
-* ``'fsns'`` (published FSNS): ``mean_n w_n (sum_t mean_b CE[b, n, t] + R_n)``.
+Each term is averaged over the batch, weighted, and **summed over the V views** of the
+slot: ``R_n = sum_v (lambda1 area + aspect_weight aspect + direction_weight direction
++ height_weight height + outside_weight outside)``; then
+``loss = mean_n w_n (sum_t mean_b CE[b, n, t] + R_n)``.
+
+**Modes** ``'svhn'`` and ``'paper'`` measure the grid as this project did first (the
+"hull" geometry; the published SVHN configuration has no regularizers at all, so
+nothing published fixes it): the box is the axis-aligned hull of the grid's four
+corners (``grid_to_boxes``; tied corners share the gradient) in pixel-centre
+coordinates (``(g + 1) / 2 * (size - 1)``), ``area`` = hull area / ``((Hv-1)(Wv-1))``,
+``aspect`` from the hull's sides, ``direction`` in grid units (the view spans
+[-1, 1]), and each term is averaged (not summed) over the V views of a slot, giving
+``R_n[b]``:
+
+* ``'svhn'`` (published SVHN experiments): ``sum_n w_n (mean_{b,t} CE[b, n, t] +
+  mean_b R_n[b])``; the published configuration is text only (``SEELoss.preset``).
 * ``'paper'`` (Eq. 8, per image, then the batch mean):
   ``mean_b sum_n w_n (sum_t CE[b, n, t] + R_n[b])``.
 
-``w_n`` are the per-word weights (``word_weights``, code FSNS: 1, 1.25, 2, 1.25; all 1
-when ``None``).  Blanks (class 0) are ordinary targets: they pad short words and empty
-slots, as in the published code.
+In every mode:
+
+* ``lambda1 = area_weight + area_accuracy_scale * accuracy``, the accuracy being the
+  published per-slot accuracy (``metrics.published_accuracy``) of the **previous** call
+  (code: the accuracy is computed after the loss and sets the factor for the next
+  call; before the first call it counts as 0).  The loss object keeps it
+  (``last_accuracy``); validation calls update it as well, as in the code.
+* ``outside`` (this project's, neither paper nor code): how far the grid's four
+  corners lie outside the view, ``mean_corners (max(0, |x| - 1) + max(0, |y| - 1))``
+  in grid units.  A grid is convex, so it lies inside the view exactly when this is
+  0.  It closes the escape of a localization trained against a frozen reader: moving
+  every box off the image, where the reader sees black (docs/results.md, section 3).
 """
 import numpy
 
@@ -58,11 +73,21 @@ FSNS_WORD_WEIGHTS = (1.0, 1.25, 2.0, 1.25)
 MIN_WIDTH_PX = 1.0
 
 
+def _outside(grids):
+    """``(B, M)``: mean over the four corners of how far they lie outside [-1, 1]."""
+    g = grids
+    corners = F.stack([g[:, :, :, 0, 0], g[:, :, :, 0, -1], g[:, :, :, -1, -1],
+                       g[:, :, :, -1, 0]], axis=2)                       # (B, M, 4, 2)
+    one = corners.dtype.type(1)
+    return F.mean(F.sum(F.relu(F.absolute(corners) - one), axis=3), axis=2)
+
+
 def grid_regularizers(grids, view_size, height_hinge=None):
-    """Per-grid regularizer values (Variables ``(B, M)``) from grids ``(B, M, 2, Ho, Wo)``.
+    """Per-grid regularizer values (Variables ``(B, M)``) from grids ``(B, M, 2, Ho, Wo)``,
+    in the hull geometry of modes ``'svhn'`` and ``'paper'`` (module docstring).
 
     Returns a dict with ``area``, ``aspect``, ``direction``, ``outside`` and, when
-    ``height_hinge`` is a number, ``height``; see the module docstring for the definitions.
+    ``height_hinge`` is a number, ``height``.
     """
     Hv, Wv = view_size
     corners, boxes = grid_to_boxes(grids, (Hv, Wv))           # (B, M, 4, 2), (B, M, 4) px
@@ -79,9 +104,39 @@ def grid_regularizers(grids, view_size, height_hinge=None):
     sx = dt.type(2.0 / max(Wv - 1, 1))
     out['direction'] = (F.relu(corners[:, :, 0, 1] - corners[:, :, 3, 1]) * sy
                         + F.relu(corners[:, :, 0, 0] - corners[:, :, 1, 0]) * sx)
-    scale = xp.asarray([sx, sy], dtype=dt)
-    unit = corners * F.broadcast_to(scale, corners.shape) - dt.type(1)   # grid units
-    out['outside'] = F.mean(F.sum(F.relu(F.absolute(unit) - dt.type(1)), axis=3), axis=2)
+    out['outside'] = _outside(grids)
+    if height_hinge is not None:
+        out['height'] = F.relu(dt.type(height_hinge) - height)
+    return out
+
+
+def corner_regularizers(grids, view_size, height_hinge=None):
+    """Per-grid regularizer values (Variables ``(B, M)``) from grids ``(B, M, 2, Ho, Wo)``,
+    as the published FSNS loss measures them (mode ``'fsns'``, module docstring): sides
+    as Euclidean distances between corners, pixels ``(g + 1) / 2 * size``, direction in
+    pixels.
+
+    Returns a dict with ``area``, ``aspect``, ``direction``, ``outside`` and, when
+    ``height_hinge`` is a number, ``height``.
+    """
+    Hv, Wv = view_size
+    dt = grids.dtype
+    one, half = dt.type(1), dt.type(0.5)
+
+    def pixels(i, j):          # (x, y) of grid point (i, j) in pixels of the view
+        p = (grids[:, :, :, i, j] + one) * half                          # (B, M, 2)
+        return p[:, :, 0] * dt.type(Wv), p[:, :, 1] * dt.type(Hv)
+
+    (x0, y0), (x1, y1), (x2, y2) = pixels(0, 0), pixels(0, -1), pixels(-1, 0)
+    width = F.sqrt(F.square(x1 - x0) + F.square(y1 - y0))               # tl .. tr
+    height = F.sqrt(F.square(x2 - x0) + F.square(y2 - y0))              # tl .. bl
+    xp = backend.get_array_module(grids)
+    out = {}
+    out['area'] = width * height / dt.type(Wv * Hv)
+    w = F.maximum(width, xp.full(width.shape, MIN_WIDTH_PX, dtype=dt))
+    out['aspect'] = F.relu(height / w - half)
+    out['direction'] = F.relu(y0 - y2) + F.relu(x0 - x1)
+    out['outside'] = _outside(grids)
     if height_hinge is not None:
         out['height'] = F.relu(dt.type(height_hinge) - height)
     return out
@@ -91,12 +146,13 @@ class SEELoss(object):
     """Callable SEE loss; see the module docstring for the exact formulas.
 
     Args:
-        mode: ``'svhn'``, ``'fsns'`` or ``'paper'`` (how the parts are combined).
+        mode: ``'fsns'`` (the published FSNS loss), ``'svhn'`` or ``'paper'``: how the
+            grids are measured and the parts combined.
         view_size: ``(H, W)`` of one view (``config.view_size``); needed for the
             regularizers (they are in pixels of the view / units of the view).
         area_weight: lambda1 (its base value when ``area_accuracy_scale`` > 0).
-        area_accuracy_scale: lambda1 = area_weight + scale * slot accuracy (code: 2);
-            0 = fixed.
+        area_accuracy_scale: lambda1 = area_weight + scale * the previous call's slot
+            accuracy (code: 2); 0 = fixed.
         aspect_weight: lambda2.
         direction_weight: weight of the direction regularizer (Eq. 7: 1).
         height_hinge: minimum box height in pixels (code FSNS: 10) or ``None`` (off).
@@ -132,6 +188,8 @@ class SEELoss(object):
         self.height_weight = float(height_weight)
         self.outside_weight = float(outside_weight)
         self.word_weights = None if word_weights is None else tuple(float(w) for w in word_weights)
+        #: the published per-slot accuracy of the last call; it scales the next lambda1
+        self.last_accuracy = None
         if self.uses_regularizers and self.view_size is None:
             raise ValueError('SEELoss needs view_size=(H, W) of one view (config.view_size) '
                              'when regularizers are enabled')
@@ -145,24 +203,25 @@ class SEELoss(object):
     @classmethod
     def preset(cls, name, config=None, **overrides):
         """The published loss of a preset: ``'svhn'``/``'svhn-grid'`` (text only) or
-        ``'fsns'`` (regularizers, height hinge 10 px, word weights 1, 1.25, 2, 1.25).
+        ``'fsns'``/``'fsns-paper'`` (the published FSNS loss with ``train_fsns.py``'s
+        defaults: lambda1 = 0 + 2 * accuracy (``--area-factor 0 --area-scale-factor
+        2``), lambda2 = 0 (``--aspect-factor 0``), direction and height hinge (10 px)
+        with weight 1, word weights 1, 1.25, 2, 1.25).
 
         ``config`` (a ``SEEConfig``) supplies ``view_size``; by default the preset's.
-        The regularizer weights of ``'fsns'`` (lambda1 base 0.1, lambda2 0.1) are this
-        project's choice inside the paper's range (0, 0.5).
         """
         from chainer_see.config import SEEConfig
         if config is None:
             config = SEEConfig.preset(name)
         if name in ('svhn', 'svhn-grid'):
             kw = dict(mode='svhn')
-        elif name == 'fsns':
-            kw = dict(mode='fsns', area_weight=0.1, area_accuracy_scale=2.0,
-                      aspect_weight=0.1, direction_weight=1.0, height_hinge=10.0,
+        elif name in ('fsns', 'fsns-paper'):
+            kw = dict(mode='fsns', area_weight=0.0, area_accuracy_scale=2.0,
+                      aspect_weight=0.0, direction_weight=1.0, height_hinge=10.0,
                       height_weight=1.0, word_weights=FSNS_WORD_WEIGHTS)
         else:
-            raise ValueError("unknown SEELoss preset %r; presets: 'svhn', 'svhn-grid', 'fsns'"
-                             % (name,))
+            raise ValueError("unknown SEELoss preset %r; presets: 'svhn', 'svhn-grid', "
+                             "'fsns', 'fsns-paper'" % (name,))
         kw['view_size'] = config.view_size
         kw.update(overrides)
         return cls(**kw)
@@ -193,42 +252,49 @@ class SEELoss(object):
         accuracy = metrics.published_accuracy(pred, labels)
         parts['slot_accuracy'] = accuracy
 
-        # regularizers: per (b, n), mean over the V views of slot n
+        # lambda1 from the previous call's accuracy (code: set after the loss)
+        lam1 = self.area_weight + self.area_accuracy_scale * (self.last_accuracy or 0.0)
+
+        # regularizers: (B, N, V) values, weighted and summed over the terms
         reg = None
         if self.uses_regularizers:
             M = grids.shape[1]
             if M % N:
                 raise ValueError('grids hold %d regions, not a multiple of N = %d' % (M, N))
             V = M // N
-            values = grid_regularizers(grids, self.view_size, self.height_hinge)
-            lam1 = self.area_weight + self.area_accuracy_scale * accuracy
+            measure = corner_regularizers if self.mode == 'fsns' else grid_regularizers
+            values = measure(grids, self.view_size, self.height_hinge)
             weights = {'area': lam1, 'aspect': self.aspect_weight,
                        'direction': self.direction_weight, 'height': self.height_weight,
                        'outside': self.outside_weight}
             parts['area_weight'] = lam1
             for key, v in values.items():
-                v = F.mean(F.reshape(v, (B, N, V)), axis=2)            # (B, N)
                 parts[key] = float(v.array.mean())
                 if weights[key]:
-                    term = v * v.dtype.type(weights[key])
+                    term = F.reshape(v, (B, N, V)) * v.dtype.type(weights[key])
                     reg = term if reg is None else reg + term
 
-        if self.mode == 'svhn':
-            per_slot = F.mean(ce, axis=(0, 2))                          # (N,)
-            text = F.sum(per_slot * w)
-            total = text if reg is None else text + F.sum(F.mean(reg, axis=0) * w)
-        elif self.mode == 'fsns':
+        if self.mode == 'fsns':     # batch means, summed over the views and characters
             per_slot = F.sum(F.mean(ce, axis=0), axis=1)                # (N,)
             text = F.mean(per_slot * w)
-            total = text if reg is None else text + F.mean(F.mean(reg, axis=0) * w)
-        else:   # paper
-            per_image = F.sum(ce, axis=2)                                # (B, N)
             if reg is not None:
-                per_image = per_image + reg
-            text = F.sum(F.mean(F.sum(ce, axis=2), axis=0) * w)
-            total = F.sum(F.mean(per_image, axis=0) * w)
+                per_slot = per_slot + F.sum(F.mean(reg, axis=0), axis=1)
+            total = F.mean(per_slot * w)
+        else:                       # the V views of a slot averaged
+            reg = None if reg is None else F.mean(reg, axis=2)           # (B, N)
+            if self.mode == 'svhn':
+                per_slot = F.mean(ce, axis=(0, 2))                      # (N,)
+                text = F.sum(per_slot * w)
+                total = text if reg is None else text + F.sum(F.mean(reg, axis=0) * w)
+            else:   # paper
+                per_image = F.sum(ce, axis=2)                            # (B, N)
+                text = F.sum(F.mean(per_image, axis=0) * w)
+                if reg is not None:
+                    per_image = per_image + reg
+                total = F.sum(F.mean(per_image, axis=0) * w)
         parts['text'] = float(text.array)
         parts['loss'] = float(total.array)
+        self.last_accuracy = accuracy
         return total, parts
 
     def _word_weights(self, N, xp, dtype):
