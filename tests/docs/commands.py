@@ -1,4 +1,5 @@
-"""The shell commands of the fenced ``bash`` blocks of README.md and docs/reproduce.md.
+"""The shell commands of the fenced ``bash`` blocks of README.md, every ``docs/*.md`` and
+``models/README.md`` (when there is one): :data:`DOCUMENTS`.
 
 The tests under ``tests/docs`` run these commands by their text as written in the
 documents (looked up with :func:`command`), so a document and its test cannot drift
@@ -8,7 +9,8 @@ apart: a changed command is no longer found, a new one is reported by
 Extraction rules (the subset of shell syntax the documents use):
 
 - only blocks fenced with ```` ```bash ````;
-- a line ending in ``\\`` continues on the next line;
+- a line ending in ``\\`` continues on the next line, and so does a line that ends inside
+  quotes (the newline stays in the quoted text, as in bash);
 - ``#`` at the start of a word outside quotes starts a comment (to the end of the line);
 - ``a && b`` and ``a; b`` are separate commands;
 - a ``for ...; do ... done`` loop and a ``{ ...; } > FILE`` group stay one command (with
@@ -16,11 +18,24 @@ Extraction rules (the subset of shell syntax the documents use):
 - whitespace runs outside quotes collapse to one space.
 """
 import collections
+import glob
 import os
 import re
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), '..', '..'))
-DOCUMENTS = ('README.md', os.path.join('docs', 'reproduce.md'))
+
+
+def find_documents(root=ROOT):
+    """README.md, every ``docs/*.md`` (sorted) and ``models/README.md`` if it exists:
+    a new document is covered without a change here."""
+    docs = sorted(os.path.relpath(p, root)
+                  for p in glob.glob(os.path.join(root, 'docs', '*.md')))
+    extra = [d for d in (os.path.join('models', 'README.md'),)
+             if os.path.exists(os.path.join(root, d))]
+    return tuple(['README.md'] + docs + extra)
+
+
+DOCUMENTS = find_documents()
 
 #: ``doc``: file relative to the repository, ``line``: 1-based line of the first line,
 #: ``text``: the command, ``kind``: ``'simple'`` (argv) or ``'shell'`` (run with bash)
@@ -45,9 +60,10 @@ def bash_blocks(text):
     return blocks
 
 
-def strip_comment(line):
-    """``line`` without its comment (``#`` at the start of a word, outside quotes)."""
-    quote = None
+def scan_line(line, quote=None):
+    """``(code, quote)``: ``line`` without its comment (``#`` at the start of a word,
+    outside quotes) and the quote still open at its end (``None``: none); ``quote`` is
+    the one open when the line starts."""
     for i, c in enumerate(line):
         if quote:
             if c == quote:
@@ -55,10 +71,16 @@ def strip_comment(line):
         elif c in '\'"':
             quote = c
         elif c == '#' and (i == 0 or line[i - 1].isspace()):
-            return line[:i].rstrip()
+            return line[:i].rstrip(), None
+    return (line if quote else line.rstrip()), quote
+
+
+def strip_comment(line):
+    """``line`` without its comment; ValueError if a quote is left open."""
+    code, quote = scan_line(line)
     if quote:
         raise ValueError('unbalanced quote in %r' % line)
-    return line.rstrip()
+    return code
 
 
 def split_list(line):
@@ -104,21 +126,27 @@ def collapse(text):
 
 
 def logical_lines(lines, first):
-    """Comments dropped, ``\\`` continuations joined: ``[(first line number, text)]``.
+    """Comments dropped, ``\\`` continuations and quotes over several lines joined:
+    ``[(first line number, text)]``.
 
     As in bash, a comment runs to the end of its line, so a backslash inside a comment
-    continues nothing.
+    continues nothing; a newline inside quotes is kept.
     """
-    out, pending, start = [], None, None
+    out, pending, start, quote = [], None, None, None
     for no, line in enumerate(lines, first):
-        code = strip_comment(line)
+        code, quote = scan_line(line, quote)
         if pending is None:
             start, pending = no, ''
+        if quote:
+            pending += code + '\n'
+            continue
         if code.endswith('\\'):
             pending += code[:-1] + ' '
             continue
         out.append((start, pending + code))
         pending = None
+    if quote:
+        raise ValueError('unbalanced quote in the command starting at line %d' % start)
     if pending is not None:
         raise ValueError('a backslash continuation runs past the end of a block')
     return out
@@ -178,10 +206,18 @@ def documented_commands(documents=DOCUMENTS):
     return out
 
 
+def normalize(text):
+    """A command as a test writes it -> its text as :func:`commands_of` gives it: a
+    compound command (``for``, ``{`` ...) keeps its lines, a simple one is collapsed
+    (a newline inside its quotes stays)."""
+    words = _words(text)
+    return text.strip() if words and words[0] in COMPOUND else collapse(text)
+
+
 def command(text, doc=None):
-    """The documented command whose text is ``text`` (collapsed); AssertionError if the
+    """The documented command whose text is ``text`` (normalized); AssertionError if the
     documents (or ``doc``) hold no such command: the document changed, so must the test."""
-    want = collapse(text) if '\n' not in text else text.strip()
+    want = normalize(text)
     found = [c for c in documented_commands() if c.text == want and (doc is None or c.doc == doc)]
     assert found, ('%r is not a command of %s any more; update the test that runs it'
                    % (text, doc or ' / '.join(DOCUMENTS)))

@@ -30,6 +30,9 @@ SMALL = {
     'generate.py': ['--count', '8', '--no-progress'],
     'prepare.py': ['--no-progress'],
     'predict.py': [],
+    # one preset (the smallest), two images, one timed forward of each backend
+    'bench_inference.py': ['--presets', 'svhn', '--batch-size', '2', '--repeats', '1',
+                           '--warmup', '0'],
 }
 #: device options dropped with their value
 DROPPED = ('--gpus', '--gpu')

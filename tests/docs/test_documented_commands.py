@@ -1,6 +1,6 @@
-"""Every command of the ```bash blocks of README.md and docs/reproduce.md is run by a test
-of this package or excluded here with a reason; the extraction and the scale-down are
-checked on small texts."""
+"""Every command of the ```bash blocks of README.md, docs/*.md and models/README.md
+(``commands.DOCUMENTS``) is run by a test of this package or excluded here with a
+reason; the extraction and the scale-down are checked on small texts."""
 import ast
 import os
 import sys
@@ -14,6 +14,13 @@ from tests.docs.runner import SMALL, argv_for
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 DOWNLOAD = 'a download: nothing is downloaded in CI; the fixtures write files in its format'
+#: the experiment runs of docs/results.md
+EXPERIMENT = ('an experiment of docs/results.md: experiments/small_scale.py trains each run '
+              'by time limit (25 to 240 minutes) and evaluates it and its baselines on a '
+              'fixed 1,000 held-out images, minutes even with --minutes shortened; the '
+              'commands it builds are checked by tests/test_experiments.py, and section '
+              '1\'s train.py and evaluate.py commands and --summary-only run scaled down in '
+              'tests/docs/test_results_doc.py')
 #: the one table of documented commands that are not run, with the reason
 EXCLUDED = {
     'PIP_CONSTRAINT=constraints.txt pip install -e .':
@@ -22,6 +29,24 @@ EXCLUDED = {
         'installs the package and the test tools (as above)',
     'python -m pytest':
         'the test suite itself: running it from a test would recurse; CI runs it',
+    'pip install -e ".[export]"':
+        'installs the package with onnx and onnxruntime: the test environment is '
+        'installed once (the test extra includes the export extra), never from a test',
+    'python experiments/small_scale.py --only svhn': EXPERIMENT,
+    'python experiments/small_scale.py --jobs 2 --only grid random-curriculum '
+    'random-no-curriculum random-restarts --minutes grid=30 random-curriculum=30 '
+    'random-no-curriculum=30 random-restarts=30': EXPERIMENT,
+    'python experiments/small_scale.py --jobs 2 --only grid-reader grid-reader-area0.3 '
+    '--minutes grid-reader=112 grid-reader-area0.3=112 --no-baselines': EXPERIMENT,
+    'python experiments/small_scale.py --only grid-reader-hinge '
+    '--minutes grid-reader-hinge=42 --no-baselines': EXPERIMENT,
+    'python experiments/small_scale.py --jobs 2 --only grid-layout grid-reader-inside '
+    '--no-baselines': EXPERIMENT,
+    'python experiments/small_scale.py --jobs 2 --only grid-reader-outside10 '
+    '--no-baselines': EXPERIMENT,
+    'python experiments/small_scale.py --jobs 2 --only grid-layout grid-reader-outside10':
+        'evaluates the starts of the two finished runs of the commands above (NAME/start), '
+        'which need their hour-long runs first; ' + EXPERIMENT,
     'mpiexec -n 8 python train.py --mpi --gpus 0,1,2,3 --dataset fsns --out /shared/runs/fsns':
         'two machines with four GPUs each; ChainerMN itself is run with 2 CPU ranks by '
         'tests/training/test_mpi.py',
@@ -107,8 +132,7 @@ def commands_run_by_tests():
                 texts = [_string(arg)] if _string(arg) is not None else \
                     names.get(getattr(arg, 'id', None), [])
                 for text in texts:
-                    key = commands.collapse(text) if '\n' not in text else text
-                    found.setdefault(key, []).append(name)
+                    found.setdefault(commands.normalize(text), []).append(name)
     return found
 
 
@@ -152,9 +176,24 @@ def test_commands_listed_as_the_same_run_have_the_same_options():
         'python train.py --dataset fsns --max-restarts 2')
 
 
-def test_both_documents_have_commands():
-    docs = {c.doc for c in documented_commands()}
-    assert docs == set(commands.DOCUMENTS)
+def test_readme_every_doc_and_the_models_readme_are_read():
+    assert commands.DOCUMENTS[0] == 'README.md'
+    docs = sorted(n for n in os.listdir(os.path.join(ROOT, 'docs')) if n.endswith('.md'))
+    assert [os.path.join('docs', n) for n in docs] == \
+        [d for d in commands.DOCUMENTS if d.startswith('docs' + os.sep)]
+    assert {'README.md', os.path.join('docs', 'reproduce.md'),
+            os.path.join('docs', 'export.md')} <= {c.doc for c in documented_commands()}
+
+
+def test_a_new_doc_and_models_readme_are_found(tmp_path):
+    (tmp_path / 'docs').mkdir()
+    for name in ('b.md', 'a.md', 'notes.txt'):
+        (tmp_path / 'docs' / name).write_text('x')
+    assert commands.find_documents(str(tmp_path)) == (
+        'README.md', os.path.join('docs', 'a.md'), os.path.join('docs', 'b.md'))
+    (tmp_path / 'models').mkdir()
+    (tmp_path / 'models' / 'README.md').write_text('x')
+    assert commands.find_documents(str(tmp_path))[-1] == os.path.join('models', 'README.md')
 
 
 DOC = '''Text.
@@ -187,6 +226,17 @@ def test_extraction_joins_continuations_drops_comments_splits_lists_keeps_groups
         (8, "{ head -n 1 a.tsv\ntail -n +2 a.tsv | sed 's|^|x/|'; } > b.tsv", 'shell'),
         (10, 'for i in 1 2; do\necho "$i # not a comment"\ndone', 'shell'),
     ]
+
+
+def test_a_quoted_newline_continues_the_command_and_stays_in_it():
+    doc = '```bash\npython -c "import sys; print(1 +\n2)" a.csv   # c\necho b\n```\n'
+    got = [(c.line, c.text, c.kind) for c in commands_of(doc, 'X.md')]
+    assert got == [(2, 'python -c "import sys; print(1 +\n2)" a.csv', 'simple'),
+                   (4, 'echo b', 'simple')]
+    assert commands.normalize('python  -c "import sys; print(1 +\n2)"   a.csv') == got[0][1]
+    assert argv_for(got[0][1])[1:] == ['-c', 'import sys; print(1 +\n2)', 'a.csv']
+    with pytest.raises(ValueError, match='unbalanced quote'):
+        commands_of('```bash\npython -c "print(1)\n```\n', 'X.md')
 
 
 def test_an_unterminated_block_or_group_is_an_error():
