@@ -8,6 +8,13 @@ loss written with per-word Python loops (``reference_loss`` below, also used by 
 tests as an independent check of ``SEELoss``).  Both run in the same process on the same
 weights and data; each timing is the median of several repeats after a warm-up.
 
+Before timing, one step of each is compared (``compare_steps``): the model's logits and
+boxes, the loss and the gradient of every parameter must agree within ``--tolerance``
+(default ``TOLERANCE``; the difference of two arrays is ``max |fast - plain|`` over
+``max |plain|``, for gradients over the largest plain gradient).  A larger difference
+stops the benchmark with exit status 1, so a speed-up is never reported for a step that
+computes something else.  The largest difference is printed beside the speed-up.
+
     python benchmarks/bench_model.py                 # svhn and svhn-grid, B=32
     python benchmarks/bench_model.py --presets svhn --batch 16 --repeats 5
 """
@@ -114,9 +121,93 @@ def _time_step(model, loss_fn, x, labels, repeats, warmup):
     return statistics.median(times)
 
 
-def bench_preset(name, batch, repeats, warmup, seed=0):
-    """Returns (fast images/s, baseline images/s) for one preset."""
-    cfg = chainer_see.SEEConfig.preset(name)
+#: the largest difference allowed between the fast and the plain step (``compare_steps``)
+TOLERANCE = 1e-4
+
+
+class Disagreement(AssertionError):
+    """The fast and the plain step compute different things (names the array)."""
+
+
+def difference(fast, plain, scale=None):
+    """``max |fast - plain| / scale``, ``scale`` by default ``max |plain|`` (0 when the two
+    are equal, ``inf`` for another shape or a difference against a zero scale)."""
+    fast = numpy.asarray(fast, numpy.float64)
+    plain = numpy.asarray(plain, numpy.float64)
+    if fast.shape != plain.shape:
+        return float('inf')
+    if not fast.size:
+        return 0.0
+    err = float(numpy.max(numpy.abs(fast - plain)))
+    if scale is None:
+        scale = float(numpy.max(numpy.abs(plain)))
+    return err / scale if scale > 0 else (0.0 if err == 0 else float('inf'))
+
+
+def _one_step(model, loss_fn, x, labels, seed):
+    """Forward + loss + backward; returns ``{name: array}`` of what the step computes."""
+    numpy.random.seed(seed)          # any random draw of the forward is the same in both
+    out = model(x)
+    loss, _ = loss_fn(out, labels)
+    model.cleargrads()
+    loss.backward()
+    got = {'logits': out.logits.array.copy(),
+           'boxes': numpy.array(getattr(out.boxes, 'array', out.boxes)),
+           'loss': numpy.array(loss.array)}
+    for name, p in model.namedparams():
+        got['grad ' + name] = None if p.grad is None else p.grad.copy()
+    return got
+
+
+def compare_steps(model, spec, x, labels, seed=0):
+    """One training step with the project's operations and ``spec`` (a ``SEELoss``)
+    against one with ``reference_ops()`` and ``reference_loss``, on the same weights
+    and data.  Returns ``{name: difference}`` for the logits, the boxes, the loss and the
+    gradient of every parameter (``'grad /localization_net/...'``).
+
+    Each is ``max |fast - plain|`` over ``max |plain|`` of the same array, except the
+    gradients: over the largest plain gradient of any parameter (a convolution's bias
+    before a batch normalization has a gradient of rounding noise only).
+
+    ``spec``'s area weight follows the accuracy of its previous call: it is called
+    once on this batch first, so that both losses use this batch's accuracy.
+    """
+    numpy.random.seed(seed)
+    spec(model(x), labels)
+    fast = _one_step(model, spec, x, labels, seed)
+    with reference_ops():
+        plain = _one_step(model, lambda out, lab: reference_loss(spec, out, lab), x, labels,
+                          seed)
+    grad_scale = max([float(numpy.max(numpy.abs(g))) for k, g in plain.items()
+                      if k.startswith('grad ') and g is not None and g.size] or [0.0])
+    diffs = {}
+    for name, a in fast.items():
+        b = plain[name]
+        if a is None or b is None:
+            diffs[name] = 0.0 if a is None and b is None else float('inf')
+        elif name.startswith('grad '):
+            diffs[name] = difference(a, b, grad_scale)
+        else:
+            diffs[name] = difference(a, b)
+    return diffs
+
+
+def check_agreement(model, spec, x, labels, tolerance=TOLERANCE, seed=0):
+    """``compare_steps`` and raise ``Disagreement`` naming the worst array when it is
+    above ``tolerance``; returns the largest difference."""
+    diffs = compare_steps(model, spec, x, labels, seed)
+    worst = max(diffs, key=diffs.get)
+    if not diffs[worst] <= tolerance:
+        raise Disagreement('the fast and the plain step differ: %s by %.2e (tolerance %.0e)'
+                           % (worst, diffs[worst], tolerance))
+    return diffs[worst]
+
+
+def bench_preset(name, batch, repeats, warmup, seed=0, config=None, tolerance=TOLERANCE):
+    """Returns (fast images/s, baseline images/s, largest difference) for one preset
+    (``config``: a ``SEEConfig`` replacing the preset's own, for tests).  Raises
+    ``Disagreement`` when the two steps differ by more than ``tolerance``."""
+    cfg = config or chainer_see.SEEConfig.preset(name)
     numpy.random.seed(seed)
     model = chainer_see.SEE(cfg)
     H, W = cfg.image_size
@@ -125,6 +216,7 @@ def bench_preset(name, batch, repeats, warmup, seed=0):
     labels = rng.randint(0, cfg.num_classes, (batch, cfg.num_regions, cfg.num_chars)
                          ).astype(numpy.int32)
     spec = SEELoss.preset(name, config=cfg)
+    diff = check_agreement(model, spec, x, labels, tolerance, seed)
 
     def baseline_loss(out, lab):
         return reference_loss(spec, out, lab)
@@ -136,10 +228,12 @@ def bench_preset(name, batch, repeats, warmup, seed=0):
         with reference_ops():
             base_t.append(_time_step(model, baseline_loss, x, labels, 1,
                                      warmup if i == 0 else 0))
-    return batch / statistics.median(fast_t), batch / statistics.median(base_t)
+    return batch / statistics.median(fast_t), batch / statistics.median(base_t), diff
 
 
-def main(argv=None):
+def main(argv=None, configs=None):
+    """``configs``: optional ``{preset: SEEConfig}`` replacing the presets' own (tests).
+    Returns the exit status: 0, or 1 when a preset's fast and plain steps disagree."""
     parser = argparse.ArgumentParser(
         description='Forward+backward images/s of the SEE model on the CPU: this project '
                     'vs. a straightforward Chainer implementation of the same network '
@@ -150,23 +244,37 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=5,
                         help='timed repeats per implementation; the median is reported')
     parser.add_argument('--warmup', type=int, default=1, help='untimed warm-up steps')
+    parser.add_argument('--tolerance', type=float, default=TOLERANCE,
+                        help='largest difference allowed between the fast and the plain '
+                             'step (logits, boxes, loss, every gradient; max |fast - plain| '
+                             'over max |plain|, gradients over the largest plain gradient; '
+                             'default %.0e)' % TOLERANCE)
     args = parser.parse_args(argv)
-    if args.batch < 1 or args.repeats < 1 or args.warmup < 0:
-        parser.error('--batch and --repeats must be >= 1, --warmup >= 0')
+    if args.batch < 1 or args.repeats < 1 or args.warmup < 0 or not args.tolerance >= 0:
+        parser.error('--batch and --repeats must be >= 1, --warmup and --tolerance >= 0')
     rows = []
     for name in args.presets:
-        cfg = chainer_see.SEEConfig.preset(name)
-        fast, base = bench_preset(name, args.batch, args.repeats, args.warmup)
+        cfg = (configs or {}).get(name) or chainer_see.SEEConfig.preset(name)
+        try:
+            fast, base, diff = bench_preset(name, args.batch, args.repeats, args.warmup,
+                                            config=cfg, tolerance=args.tolerance)
+        except Disagreement as e:
+            print('bench_model.py: %s: %s' % (name, e), file=sys.stderr)
+            return 1
         rows.append((name, '%dx%d' % tuple(cfg.image_size), cfg.num_regions, args.batch,
-                     base, fast, fast / base))
+                     base, fast, fast / base, diff))
         print('%s done' % name, file=sys.stderr)
-    print('| preset | image | N | B | baseline img/s | chainer-see img/s | speed-up |')
-    print('|---|---|---|---|---|---|---|')
-    for name, size, n, b, base, fast, ratio in rows:
-        print('| %s | %s | %d | %d | %.2f | %.2f | %.2fx |' % (name, size, n, b, base, fast, ratio))
-    print('median of %d repeats after %d warm-up step(s); forward + backward, loss included'
-          % (args.repeats, args.warmup))
+    print('| preset | image | N | B | baseline img/s | chainer-see img/s | speed-up '
+          '| largest difference |')
+    print('|---|---|---|---|---|---|---|---|')
+    for name, size, n, b, base, fast, ratio, diff in rows:
+        print('| %s | %s | %d | %d | %.2f | %.2f | %.2fx | %.1e |'
+              % (name, size, n, b, base, fast, ratio, diff))
+    print('median of %d repeats after %d warm-up step(s); forward + backward, loss included; '
+          'difference: max |fast - plain| / max |plain| of logits, boxes, loss and each '
+          'gradient (gradients: over the largest plain gradient)' % (args.repeats, args.warmup))
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
