@@ -102,3 +102,14 @@ def test_disagreement_exits_1_naming_the_preset_and_prints_no_table(monkeypatch,
     captured = capsys.readouterr()
     assert 'svhn: the fast and the plain step differ: loss' in captured.err
     assert '| preset |' not in captured.out
+
+
+def test_rates_and_ratio_on_a_fixed_clock(monkeypatch, capsys):
+    # a step "takes" 0.1 s with the project's loss (SEELoss), 0.4 s with the baseline's
+    def fixed(model, loss_fn, x, labels, repeats, warmup):
+        return 0.1 if isinstance(loss_fn, SEELoss) else 0.4
+    monkeypatch.setattr(bench_model, '_time_step', fixed)
+    assert bench_model.main(['--presets', 'svhn', '--batch', '2', '--repeats', '3'],
+                            configs={'svhn': h.tiny_svhn_config()}) == 0
+    cells = [c.strip() for c in capsys.readouterr().out.splitlines()[2].strip('|').split('|')]
+    assert cells[4:7] == ['5.00', '20.00', '4.00x']
