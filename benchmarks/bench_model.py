@@ -65,36 +65,17 @@ def reference_loss(spec, output, labels):
         text = sum(chars) / T if spec.mode == 'svhn' else sum(chars)
         reg = 0
         if spec.uses_regularizers:
-            Hv, Wv = spec.view_size
             for v in range(V):
-                g = grids[:, n * V + v]                       # (B, 2, Ho, Wo)
-
-                def px(pt):
-                    return ((pt[:, 0] + 1) * ((Wv - 1) / 2.0), (pt[:, 1] + 1) * ((Hv - 1) / 2.0))
-                tl, tr = px(g[:, :, 0, 0]), px(g[:, :, 0, -1])
-                br, bl = px(g[:, :, -1, -1]), px(g[:, :, -1, 0])
-                xs, ys = [tl[0], tr[0], br[0], bl[0]], [tl[1], tr[1], br[1], bl[1]]
-                x_min = F.minimum(F.minimum(xs[0], xs[1]), F.minimum(xs[2], xs[3]))
-                x_max = F.maximum(F.maximum(xs[0], xs[1]), F.maximum(xs[2], xs[3]))
-                y_min = F.minimum(F.minimum(ys[0], ys[1]), F.minimum(ys[2], ys[3]))
-                y_max = F.maximum(F.maximum(ys[0], ys[1]), F.maximum(ys[2], ys[3]))
-                width, height = x_max - x_min, y_max - y_min
-                area = width * height / float((Wv - 1) * (Hv - 1))
-                w1 = F.maximum(width, numpy.ones(width.shape, width.dtype))
-                aspect = F.relu(height / w1 - 0.5)
-                direction = (F.relu(tl[1] - bl[1]) * (2.0 / (Hv - 1))
-                             + F.relu(tl[0] - tr[0]) * (2.0 / (Wv - 1)))
-                r = (lam1 * F.mean(area) + spec.aspect_weight * F.mean(aspect)
-                     + spec.direction_weight * F.mean(direction))
-                if spec.height_hinge is not None:
-                    r = r + spec.height_weight * F.mean(F.relu(spec.height_hinge - height))
-                if spec.outside_weight:
-                    out = 0
-                    for x, y in (tl, tr, br, bl):
-                        out = out + (F.relu(abs(x * (2.0 / (Wv - 1)) - 1) - 1)
-                                     + F.relu(abs(y * (2.0 / (Hv - 1)) - 1) - 1)) / 4.0
-                    r = r + spec.outside_weight * F.mean(out)
-                reg = reg + r / V
+                terms = _reference_terms(spec, grids[:, n * V + v])
+                r = lam1 * F.mean(terms['area'])
+                for key, weight in (('aspect', spec.aspect_weight),
+                                    ('direction', spec.direction_weight),
+                                    ('height', spec.height_weight),
+                                    ('outside', spec.outside_weight)):
+                    if key in terms and weight:
+                        r = r + weight * F.mean(terms[key])
+                # fsns: the views' regularizers are summed (published); else averaged
+                reg = reg + (r if spec.mode == 'fsns' else r / V)
         text_total = text_total + weights[n] * text
         slot_losses.append(weights[n] * (text + reg))
     total = sum(slot_losses)
@@ -103,6 +84,43 @@ def reference_loss(spec, output, labels):
         text_total = text_total / N
     return total, {'loss': float(total.array), 'text': float(text_total.array),
                    'accuracy': accuracy}
+
+
+def _reference_terms(spec, g):
+    """The regularizer values ``(B,)`` of grids ``g (B, 2, Ho, Wo)`` of one view, written
+    out corner by corner: mode ``'fsns'`` as the published FSNS loss (sides as corner
+    distances in pixels ``(g + 1) / 2 * size``), the others in the hull geometry."""
+    Hv, Wv = spec.view_size
+    if spec.mode == 'fsns':
+        def px(pt):
+            return (pt[:, 0] + 1) / 2.0 * Wv, (pt[:, 1] + 1) / 2.0 * Hv
+        tl, tr, bl = px(g[:, :, 0, 0]), px(g[:, :, 0, -1]), px(g[:, :, -1, 0])
+        width = F.sqrt((tr[0] - tl[0]) ** 2 + (tr[1] - tl[1]) ** 2)
+        height = F.sqrt((bl[0] - tl[0]) ** 2 + (bl[1] - tl[1]) ** 2)
+        area = width * height / float(Wv * Hv)
+        direction = F.relu(tl[1] - bl[1]) + F.relu(tl[0] - tr[0])
+    else:
+        def px(pt):
+            return (pt[:, 0] + 1) * ((Wv - 1) / 2.0), (pt[:, 1] + 1) * ((Hv - 1) / 2.0)
+        tl, tr = px(g[:, :, 0, 0]), px(g[:, :, 0, -1])
+        br, bl = px(g[:, :, -1, -1]), px(g[:, :, -1, 0])
+        xs, ys = [tl[0], tr[0], br[0], bl[0]], [tl[1], tr[1], br[1], bl[1]]
+        x_min = F.minimum(F.minimum(xs[0], xs[1]), F.minimum(xs[2], xs[3]))
+        x_max = F.maximum(F.maximum(xs[0], xs[1]), F.maximum(xs[2], xs[3]))
+        y_min = F.minimum(F.minimum(ys[0], ys[1]), F.minimum(ys[2], ys[3]))
+        y_max = F.maximum(F.maximum(ys[0], ys[1]), F.maximum(ys[2], ys[3]))
+        width, height = x_max - x_min, y_max - y_min
+        area = width * height / float((Wv - 1) * (Hv - 1))
+        direction = (F.relu(tl[1] - bl[1]) * (2.0 / (Hv - 1))
+                     + F.relu(tl[0] - tr[0]) * (2.0 / (Wv - 1)))
+    w1 = F.maximum(width, numpy.ones(width.shape, width.dtype))
+    out = {'area': area, 'aspect': F.relu(height / w1 - 0.5), 'direction': direction}
+    if spec.height_hinge is not None:
+        out['height'] = F.relu(spec.height_hinge - height)
+    corners = [g[:, :, 0, 0], g[:, :, 0, -1], g[:, :, -1, -1], g[:, :, -1, 0]]
+    out['outside'] = sum(F.relu(abs(c[:, 0]) - 1) + F.relu(abs(c[:, 1]) - 1)
+                         for c in corners) / 4.0
+    return out
 
 
 def _time_step(model, loss_fn, x, labels, repeats, warmup):

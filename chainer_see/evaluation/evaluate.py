@@ -43,6 +43,7 @@ from chainer_see.evaluation import inference, tables
 from chainer_see.evaluation.boxes import reading_order_ious
 from chainer_see.training import metrics
 from chainer_see import zoo
+from chainer_see.config import PRESETS as MODEL_PRESETS
 
 DEFAULT_COUNT = 1000
 DEFAULT_BATCH = 32
@@ -536,7 +537,7 @@ def build_parser():
                         "the model file, else 'data')")
     p.add_argument('--count', type=positive_int, default=DEFAULT_COUNT,
                    help='images of a synthetic held-out set')
-    p.add_argument('--preset', default=None, choices=('svhn', 'svhn-grid', 'fsns'),
+    p.add_argument('--preset', default=None, choices=tuple(MODEL_PRESETS),
                    help='model preset for a weight file without a stored configuration '
                         '(the published layout); ignored for files that carry one (default: '
                         'none: the file must carry its configuration)')

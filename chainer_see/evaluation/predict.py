@@ -37,6 +37,7 @@ from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference
 from chainer_see.evaluation.evaluate import HelpFormatter, check_output_folder
 from chainer_see import zoo
+from chainer_see.config import PRESETS as MODEL_PRESETS
 
 #: an image counts as multi-view when its aspect ratio is within this factor of the
 #: model input's (FSNS: 4:1 -> 3.33:1 .. 4.8:1)
@@ -245,7 +246,7 @@ def build_parser():
                    help='run the model in Chainer, or an exported .onnx file in onnxruntime '
                         '(needs pip install -e .[export]; the file alone is enough: it '
                         'carries its char map and input size)')
-    p.add_argument('--preset', default=None, choices=('svhn', 'svhn-grid', 'fsns'),
+    p.add_argument('--preset', default=None, choices=tuple(MODEL_PRESETS),
                    help='model preset for a weight file without a stored configuration '
                         '(default: none: the file must carry its configuration)')
     p.add_argument('--out', default='predictions', metavar='DIR',

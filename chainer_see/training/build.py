@@ -69,7 +69,7 @@ RESIZED_INPUT = 'lstm/upward/W'
 #: shrinks the initial zoom-0.9 box (81 % of the image) to ~56 % with IoU ~0.65 against
 #: the true box, so no area regularizer.  The other presets are starting points (not
 #: measured here): smaller batches for the 200x200 and FSNS images, alpha 1e-4 for the
-#: ResNet-18 FSNS model.
+#: FSNS model (the published run's).
 TRAINING_DEFAULTS = {
     'synthetic-svhn': dict(iterations=1500, batch_size=32, lr=1e-3, test_interval=100,
                            area_weight=0.0, area_scale=0.0),
@@ -85,7 +85,8 @@ TRAINING_DEFAULTS = {
     'fsns': dict(iterations=300000, batch_size=8, lr=1e-4, test_interval=2000),
 }
 #: Defaults of a ``--dataset`` path (by the model preset it fits).
-PATH_DEFAULTS = {'svhn': 'svhn', 'svhn-grid': 'svhn-grid', 'fsns': 'fsns'}
+PATH_DEFAULTS = {'svhn': 'svhn', 'svhn-grid': 'svhn-grid', 'fsns': 'fsns',
+                 'fsns-paper': 'fsns'}
 #: Options every run shares (the command line's defaults).
 COMMON_DEFAULTS = dict(
     dataset='synthetic-svhn', data_dir='data', model=None, out='result', iterations=None,
@@ -336,7 +337,7 @@ class SEETraining(object):
                     for ds in (level.train, level.validation):
                         ds.set_image_size(size)
         if presets.is_path(dataset):
-            self.loss_preset = 'fsns' if model_preset == 'fsns' else 'svhn'
+            self.loss_preset = 'fsns' if model_preset in ('fsns', 'fsns-paper') else 'svhn'
         self.model_preset = model_preset
         self.defaults = dataset_defaults(dataset, model_preset)
         for key, value in self.defaults.items():

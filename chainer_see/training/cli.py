@@ -23,6 +23,7 @@ import os
 import sys
 
 from chainer_see.cli_types import count, fraction, image_size, non_negative, positive, positive_int
+from chainer_see.config import PRESETS as MODEL_PRESET_TABLE
 from chainer_see.data.errors import EXIT_BAD_INPUT
 from chainer_see.training.build import COMMON_DEFAULTS
 from chainer_see.training.build import TRAINING_DEFAULTS
@@ -88,6 +89,9 @@ exit status:
        what was still written), or any other error (traceback)""" % dict(
     bound=('%g' % WEIGHT_BOUND).replace('e+0', 'e'), factor=SPIKE_FACTOR, window=LOSS_WINDOW)
 
+#: the --model choices: config.py's presets, in its order
+MODEL_PRESETS = tuple(MODEL_PRESET_TABLE)
+
 
 def _per_dataset(key, fmt='%s'):
     vals = ', '.join('%s %s' % (name, fmt % d[key]) for name, d in TRAINING_DEFAULTS.items()
@@ -139,11 +143,15 @@ def build_parser():
                         "preset's, else svhn)")
 
     g = p.add_argument_group('model')
-    g.add_argument('--model', choices=('svhn', 'svhn-grid', 'fsns'), default=None,
+    g.add_argument('--model', choices=MODEL_PRESETS, default=None,
                    help="model preset; its input size (64x64, 200x200, 600x150) is the one "
                         "every image of every level is resized to (default: the dataset "
                         "preset's; for ground-truth files a guess: fsns for multi-view data, "
-                        "svhn when every level has one word, else svhn-grid). Every "
+                        "svhn when every level has one word, else svhn-grid). fsns is the "
+                        "published FSNS network: a ResNet-152 reader, about 11 GFLOP per "
+                        "224x224 image and 34 G multiply-adds per FSNS image, seconds per "
+                        "image on a CPU core (use batch 1 there, or fsns-paper); fsns-paper "
+                        "is the paper's ResNet-18 reading of it. Every "
                         "curriculum level is checked against the model at start-up (char map, "
                         "views, word slots): one that does not fit stops the run before the "
                         "first iteration; N and T grow with the levels")
@@ -192,18 +200,19 @@ def build_parser():
     g.add_argument('--seed', type=int, default=d['seed'],
                    help='seed of the initial weights and the synthetic training images')
     g.add_argument('--loss-mode', choices=('svhn', 'fsns', 'paper'), default=None,
-                   help="how the loss parts are combined (default: the dataset's loss preset; "
-                        "see chainer_see.training.loss)")
+                   help="how the loss parts are combined: fsns is the published FSNS loss "
+                        "term by term (default: the dataset's loss preset; see "
+                        "chainer_see.training.loss and docs/faithfulness.md)")
     g.add_argument('--area-weight', type=non_negative, default=None,
                    help='lambda1, weight of the box-area regularizer ' +
                         _per_dataset('area_weight', '%g').replace(')', '; else the loss '
                                                                    'preset\'s)'))
     g.add_argument('--area-scale', type=non_negative, default=None,
-                   help='lambda1 grows by this times the training accuracy (published FSNS: '
-                        '2) (default: the dataset\'s, as --area-weight)')
+                   help='lambda1 grows by this times the previous batch\'s training accuracy '
+                        '(published FSNS: 2) (default: the dataset\'s, as --area-weight)')
     g.add_argument('--aspect-weight', type=non_negative, default=None,
                    help="lambda2, weight of the aspect-ratio regularizer (default: the loss "
-                        "preset's: fsns 0.1, svhn 0)")
+                        "preset's: 0 for svhn and for fsns, whose published run sets 0)")
     g.add_argument('--direction-weight', type=non_negative, default=None,
                    help="weight of the mirrored-grid penalty (default: the loss preset's: "
                         "fsns 1, svhn 0)")

@@ -20,10 +20,12 @@ def tiny_svhn_config(**overrides):
 
 
 def tiny_fsns_config(**overrides):
-    """Four 40x40 views, two word slots of four characters, ResNet-18 reader on 16x24 crops."""
-    kw = dict(image_size=(40, 160), num_regions=2, num_chars=4, crop_size=(16, 24))
+    """Four 40x40 views, two word slots of four characters, ResNet-18 reader on 16x24 crops
+    (``fsns-paper``), the regions started by the zoom-initialized linear head."""
+    kw = dict(image_size=(40, 160), num_regions=2, num_chars=4, crop_size=(16, 24),
+              transform_head='linear')
     kw.update(overrides)
-    return SEEConfig.preset('fsns', **kw)
+    return SEEConfig.preset('fsns-paper', **kw)
 
 
 def fixed_model(config, seed=0, varied=True):
