@@ -1,0 +1,41 @@
+"""models/README.md's commands, on the committed zoo files: list them, evaluate one by
+name (scaled down by --count), predict with it on a photo, export it to ONNX."""
+import os
+
+import pytest
+
+from chainer_see import zoo
+from tests.docs.runner import run_doc
+
+pytestmark = pytest.mark.slow
+
+LIST = 'python -m chainer_see.zoo list'
+EVALUATE = 'python evaluate.py synthetic-svhn --count 1000'
+PREDICT = 'python predict.py synthetic-svhn photo.jpg'
+EXPORT = 'python export.py synthetic-svhn svhn.onnx'
+
+
+@pytest.fixture
+def committed():
+    if 'synthetic-svhn' not in zoo.names():
+        pytest.fail('models/synthetic-svhn.npz is named by models/README.md but missing')
+
+
+def test_the_zoo_is_listed_and_a_model_called_by_name(committed, workdir, photo_source):
+    cwd = workdir(photos=photo_source)
+    out = run_doc(LIST, cwd).stdout
+    for name in zoo.names():
+        assert name in out and 'box labels: no' in out and 'layout prior: no' in out
+    out = run_doc(EVALUATE, cwd).stdout
+    assert 'sequence accuracy' in out and 'mean IoU' in out
+    assert 'this model (synthetic-svhn' in out          # its row in Table 1
+    out = run_doc(PREDICT, cwd).stdout
+    assert out.startswith('photo.jpg') and os.listdir(str(cwd / 'predictions'))
+
+
+def test_a_zoo_model_exports_to_onnx(committed, workdir):
+    pytest.importorskip('onnxruntime')
+    cwd = workdir()
+    out = run_doc(EXPORT, cwd).stdout
+    assert out.startswith('wrote svhn.onnx') and 'onnxruntime = Chainer' in out
+    assert os.path.getsize(str(cwd / 'svhn.onnx')) > 1e6
