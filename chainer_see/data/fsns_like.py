@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from chainer_see.data import render
 from chainer_see.data.reading_order import reading_order
+from chainer_see.data.sample import Sample
 
 VIEW = 150
 VIEWS = 4
@@ -273,8 +274,7 @@ def _view_background(rng):
 
 
 def render_sign_views(rng, min_words, max_words, max_chars, with_masks=False):
-    """One FSNS-like sample -> :class:`chainer_see.data.synthetic.Sample`."""
-    from chainer_see.data.synthetic import Sample
+    """One FSNS-like sample -> :class:`chainer_see.data.sample.Sample`."""
     k = rng.randint(min_words, max_words)
     for _ in range(100):
         words = street_name(rng, k)

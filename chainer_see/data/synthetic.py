@@ -30,21 +30,16 @@ import chainer
 import numpy
 from PIL import Image
 
-from chainer_see.data import compose, render
+from chainer_see.data import compose, fsns_like, render
 from chainer_see.data.boxes import ink_box, rescale_boxes
 from chainer_see.data.reading_order import sort_in_reading_order
+from chainer_see.data.sample import Sample
 
 KINDS = ('svhn-crops', 'svhn-grid', 'svhn-grid128', 'svhn-random', 'fsns-like')
 #: grid kinds: (canvas side, smallest and largest crop side); 2x2 cells
 GRIDS = {'svhn-grid': (200, 56, 96), 'svhn-grid128': (128, 64, 64)}
 #: numbers per image by default (min, max)
 DEFAULT_NUMBERS = {'svhn-random': (1, 4), 'svhn-grid': (4, 4), 'svhn-grid128': (4, 4)}
-
-Sample = collections.namedtuple('Sample', ['image', 'words', 'boxes', 'masks'])
-Sample.__doc__ = """One rendered sample at native size: ``image`` uint8 (H, W, 3),
-``words`` list of str in reading order, ``boxes`` float32 (n_words * views, 4) true
-boxes (region-major for several views), ``masks`` per-word float32 (H, W) ink masks
-(only when asked for, else ``None``)."""
 
 
 def random_digits(rng, min_digits, max_digits):
@@ -267,7 +262,6 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
             s = Sample(*render_svhn_composite(rng, places, self.min_digits, self.max_digits,
                                               self.native_size, with_masks))
         else:
-            from chainer_see.data import fsns_like
             s = fsns_like.render_sign_views(rng, self.min_words, self.max_words,
                                             min(self.max_chars, 21), with_masks)
         if not with_masks:
