@@ -207,3 +207,33 @@ def _add_caption(img, caption, f):
         l, t, _, _ = d.textbbox((0, 0), line or ' ', font=f)
         d.text((pad - l, img.size[1] + pad + i * line_h - t), line, font=f, fill=(0, 0, 0))
     return out
+
+
+# The training pictures (``BBoxPlotter``, the VisualBackprop panel) draw with these: an
+# integer enlargement, the predicted regions as quadrilaterals, their own palette.
+
+#: region colours of the training pictures: region ``n`` gets ``PLOT_PALETTE[n % 8]``
+PLOT_PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
+                (148, 103, 189), (140, 86, 75), (227, 119, 194), (23, 190, 207))
+PLOT_BACKGROUND = (255, 255, 255)
+#: pixels between the panels of a training picture
+PLOT_GAP = 8
+
+
+def to_uint8(image):
+    """``(3, H, W)`` float in [0, 1] -> PIL RGB image."""
+    a = numpy.asarray(image, dtype=numpy.float32).transpose(1, 2, 0)
+    return Image.fromarray((a.clip(0, 1) * 255).round().astype(numpy.uint8))
+
+
+def display_scale(image_hw, target=180):
+    """Integer enlargement that brings the image height near ``target`` pixels."""
+    return max(1, int(round(target / float(image_hw[0]))))
+
+
+def draw_quads(draw, corners, colors, scale, width):
+    """Closed quadrilaterals ``corners (R, 4, 2)`` (pixel centres of the image) on a
+    ``PIL.ImageDraw`` of the image enlarged ``scale`` times, one colour each."""
+    for quad, color in zip(corners, colors):
+        pts = [(float(x) * scale + scale / 2.0, float(y) * scale + scale / 2.0) for x, y in quad]
+        draw.line(pts + [pts[0]], fill=color, width=width)

@@ -5,7 +5,7 @@
 What is measured (on the held-out set, every image resized to the model input):
 
 * ``sequence_accuracy``, ``word_accuracy``, ``char_accuracy``, ``edit_distance``
-  (normalized), as defined in ``chainer_see.training.metrics``; ``accuracy`` is the
+  (normalized), as defined in ``chainer_see.evaluation.metrics``; ``accuracy`` is the
   published code's figure.  Predictions and labels are padded with blank slots and
   characters to a common shape first, so a model with fewer word slots than the data
   misses the extra words (counted wrong) and nothing is cut off.
@@ -41,7 +41,7 @@ from chainer_see.data.errors import EXIT_BAD_INPUT, DataError, error_line
 from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference, tables
 from chainer_see.evaluation.boxes import reading_order_ious
-from chainer_see.training import metrics
+from chainer_see.evaluation import metrics
 from chainer_see import zoo
 from chainer_see.config import PRESETS as MODEL_PRESETS
 

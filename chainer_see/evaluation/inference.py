@@ -14,7 +14,7 @@ import numpy
 import chainer
 from chainer import backend
 
-from chainer_see.training import metrics
+from chainer_see.evaluation import metrics
 
 Reading = collections.namedtuple('Reading', ['ids', 'words', 'boxes', 'word_confidences',
                                              'confidences'])

@@ -26,10 +26,14 @@ import os
 import sys
 
 import numpy
+from PIL import Image, ImageDraw
 
 import chainer
 import chainer.functions as F
 from chainer import backend
+
+from chainer_see.evaluation.draw import PLOT_BACKGROUND, PLOT_GAP, PLOT_PALETTE
+from chainer_see.evaluation.draw import display_scale, draw_quads, to_uint8
 
 CONV = (3, 1, 1)      # ksize, stride, pad
 POOL = (2, 2, 0)
@@ -139,6 +143,26 @@ def overlay(image, mask, alpha=0.6):
     return ((img * (1 - a) + heat * a) * 255).round().clip(0, 255).astype(numpy.uint8)
 
 
+def draw_heatmap_panel(image, mask, boxes=None, views=1):
+    """Image | heat map | overlay with ``boxes (R, 4)`` -- the command line's picture."""
+    H, W = image.shape[1:]
+    s = display_scale((H, W))
+    panels = [to_uint8(image), Image.fromarray(heat_colors(mask)),
+              Image.fromarray(overlay(image, mask))]
+    panels = [p.resize((W * s, H * s), Image.NEAREST) for p in panels]
+    if boxes is not None:
+        draw = ImageDraw.Draw(panels[0])
+        boxes = numpy.asarray(boxes)
+        quads = numpy.stack([boxes[:, [0, 1]], boxes[:, [2, 1]], boxes[:, [2, 3]],
+                             boxes[:, [0, 3]]], axis=1)
+        colors = [PLOT_PALETTE[(r // views) % len(PLOT_PALETTE)] for r in range(len(boxes))]
+        draw_quads(draw, quads, colors, s, 2)
+    out = Image.new('RGB', (3 * W * s + 2 * PLOT_GAP, H * s), PLOT_BACKGROUND)
+    for i, p in enumerate(panels):
+        out.paste(p, (i * (W * s + PLOT_GAP), 0))
+    return out
+
+
 def main(argv=None):
     from chainer_see import load_model
     from chainer_see.data.errors import EXIT_BAD_INPUT, DataError
@@ -163,7 +187,6 @@ def main(argv=None):
     except (OSError, ValueError, DataError) as e:
         sys.stderr.write('error: %s\n' % e)
         return EXIT_BAD_INPUT
-    from chainer_see.training.extensions.bbox_plotter import draw_heatmap_panel
     out, masks = localization_heatmaps(model, images)
     if len(args.images) > 1 or os.path.isdir(args.out):
         os.makedirs(args.out, exist_ok=True)

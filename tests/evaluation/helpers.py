@@ -1,6 +1,6 @@
 """Tiny models with fixed weights, image and ground-truth fixtures in the real formats, and
 the figures of the report computed the plain way (Python loops), independent of
-``chainer_see.training.metrics`` and ``chainer_see.evaluation``."""
+``chainer_see.evaluation.metrics`` and ``chainer_see.evaluation``."""
 import json
 
 import numpy

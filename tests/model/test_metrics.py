@@ -5,7 +5,7 @@ import numpy
 import pytest
 
 from chainer_see.data.char_map import CharMap
-from chainer_see.training import metrics
+from chainer_see.evaluation import metrics
 
 CM = CharMap(['_', 'a', 'b', 'c', 'd'], name='abcd')
 

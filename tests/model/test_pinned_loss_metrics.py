@@ -8,7 +8,7 @@ import pytest
 import chainer
 
 from chainer_see import SEEOutput
-from chainer_see.training import metrics
+from chainer_see.evaluation import metrics
 from chainer_see.training.loss import FSNS_WORD_WEIGHTS, SEELoss
 
 

@@ -30,15 +30,15 @@ from chainer.training import extension
 
 from chainer_see.atomic import atomic_file
 from chainer_see.functions import grid_to_boxes
-from chainer_see.training import metrics
+from chainer_see.evaluation import metrics
+from chainer_see.evaluation.draw import PLOT_BACKGROUND as BACKGROUND
+from chainer_see.evaluation.draw import PLOT_GAP as GAP
+from chainer_see.evaluation.draw import PLOT_PALETTE as PALETTE
+from chainer_see.evaluation.draw import display_scale, draw_quads, to_uint8
 
-PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
-           (148, 103, 189), (140, 86, 75), (227, 119, 194), (23, 190, 207))
 RIGHT = (0, 140, 0)
 WRONG = (200, 0, 0)
 GREY = (90, 90, 90)
-BACKGROUND = (255, 255, 255)
-GAP = 8
 _fonts = {}
 
 
@@ -56,12 +56,6 @@ def get_font(size, mono=True):
     return _fonts[key]
 
 
-def to_uint8(image):
-    """``(3, H, W)`` float in [0, 1] -> PIL RGB image."""
-    a = numpy.asarray(image, dtype=numpy.float32).transpose(1, 2, 0)
-    return Image.fromarray((a.clip(0, 1) * 255).round().astype(numpy.uint8))
-
-
 def region_corners(grids, view_size, views):
     """Grids ``(B, N*V, 2, Ho, Wo)`` -> corners ``(B, N*V, 4, 2)`` in pixels of the whole
     image (top-left, top-right, bottom-right, bottom-left; views shifted)."""
@@ -71,43 +65,11 @@ def region_corners(grids, view_size, views):
     return corners
 
 
-def display_scale(image_hw, target=180):
-    """Integer enlargement that brings the image height near ``target`` pixels."""
-    return max(1, int(round(target / float(image_hw[0]))))
-
-
-def _draw_quads(draw, corners, colors, scale, width):
-    for quad, color in zip(corners, colors):
-        pts = [(float(x) * scale + scale / 2.0, float(y) * scale + scale / 2.0) for x, y in quad]
-        draw.line(pts + [pts[0]], fill=color, width=width)
-
-
 def _draw_true(draw, boxes, scale):
     for x0, y0, x1, y1 in boxes:
         draw.rectangle([x0 * scale + scale / 2.0, y0 * scale + scale / 2.0,
                         x1 * scale + scale / 2.0, y1 * scale + scale / 2.0],
                        outline=(255, 255, 255), width=1)
-
-
-def draw_heatmap_panel(image, mask, boxes=None, views=1):
-    """Image | heat map | overlay with ``boxes (R, 4)`` -- the VisualBackprop CLI's picture."""
-    from chainer_see.training.visual_backprop import heat_colors, overlay
-    H, W = image.shape[1:]
-    s = display_scale((H, W))
-    panels = [to_uint8(image), Image.fromarray(heat_colors(mask)),
-              Image.fromarray(overlay(image, mask))]
-    panels = [p.resize((W * s, H * s), Image.NEAREST) for p in panels]
-    if boxes is not None:
-        draw = ImageDraw.Draw(panels[0])
-        boxes = numpy.asarray(boxes)
-        quads = numpy.stack([boxes[:, [0, 1]], boxes[:, [2, 1]], boxes[:, [2, 3]],
-                             boxes[:, [0, 3]]], axis=1)
-        colors = [PALETTE[(r // views) % len(PALETTE)] for r in range(len(boxes))]
-        _draw_quads(draw, quads, colors, s, 2)
-    out = Image.new('RGB', (3 * W * s + 2 * GAP, H * s), BACKGROUND)
-    for i, p in enumerate(panels):
-        out.paste(p, (i * (W * s + GAP), 0))
-    return out
 
 
 def render_rows(images, output, labels, char_map, views, view_size, heatmaps=None,
@@ -171,14 +133,14 @@ def render_rows(images, output, labels, char_map, views, view_size, heatmaps=Non
         d = ImageDraw.Draw(img)
         if true_boxes is not None and true_boxes[m] is not None:
             _draw_true(d, numpy.asarray(true_boxes[m]), s)
-        _draw_quads(d, corners[m], colors, s, 2 if s > 1 else 1)
+        draw_quads(d, corners[m], colors, s, 2 if s > 1 else 1)
         canvas.paste(img, (0, y0))
         x = W * s + GAP
         if heatmaps is not None:
             from chainer_see.training.visual_backprop import overlay
             hm = Image.fromarray(overlay(images[m], numpy.asarray(cpu.send(heatmaps[m]))))
             hm = hm.resize((W * s, row_h), Image.NEAREST)
-            _draw_quads(ImageDraw.Draw(hm), corners[m], colors, s, 1)
+            draw_quads(ImageDraw.Draw(hm), corners[m], colors, s, 1)
             canvas.paste(hm, (x, y0))
             x += W * s + GAP
         band = row_h / float(N)
