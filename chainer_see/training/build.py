@@ -102,11 +102,11 @@ COMMON_DEFAULTS = dict(
     restart_tolerance=0.005, restart_improvement=0.05, load_localization=None,
     load_recognition=None, freeze=None, char_map=None,
     resume=False, overwrite=False, gpus=None, mpi=False, loader='serial', loader_workers=2,
-    skip_bad=False, save_rank_models=False, quiet=False)
+    skip_bad=False, save_rank_models=False, quiet=False, box_fraction=0.0, box_weight=1.0)
 LOSS_OPTIONS = (('loss_mode', 'mode'), ('area_weight', 'area_weight'),
                 ('area_scale', 'area_accuracy_scale'), ('aspect_weight', 'aspect_weight'),
                 ('direction_weight', 'direction_weight'), ('height_hinge', 'height_hinge'),
-                ('outside_weight', 'outside_weight'))
+                ('outside_weight', 'outside_weight'), ('box_weight', 'box_weight'))
 
 
 def default_options(**changes):
@@ -353,7 +353,18 @@ class SEETraining(object):
             o.snapshot_interval = o.test_interval
         self.data = CurriculumData(self.levels, curriculum=not o.no_curriculum,
                                    shard_index=self.plan.rank if o.mpi else 0,
-                                   shard_count=self.plan.size if o.mpi else 1)
+                                   shard_count=self.plan.size if o.mpi else 1,
+                                   **self._box_data())
+        if self.data.box_fraction > 0:
+            self.log('box labels: the true word boxes of a fixed %g of the training images '
+                     '(chosen by image and --seed %d), box term weight %g'
+                     % (self.data.box_fraction, o.seed, getattr(o, 'box_weight', 1.0)))
+
+    def _box_data(self):
+        """``CurriculumData``'s box arguments: ``--box-fraction``, chosen by ``--seed``."""
+        o = self.options
+        return dict(box_fraction=float(getattr(o, 'box_fraction', 0.0) or 0.0),
+                    box_seed=int(o.seed))
 
     # ------------------------------------------------------------------ model and loss
     def _setup_model(self):
@@ -455,7 +466,7 @@ class SEETraining(object):
         if self.plan.updater == 'multiprocess':
             K = len(self.plan.devices)
             data = CurriculumData(self.levels, curriculum=not o.no_curriculum,
-                                  shard_index=0, shard_count=K)
+                                  shard_index=0, shard_count=K, **self._box_data())
             out = []
             for k in range(K):
                 data.shard_index = k
@@ -572,7 +583,8 @@ class SEETraining(object):
         if plots.CurvePlot.available():
             words = max(self.data.label_shape(k)[0] for k in range(self.data.num_levels))
             for curve in plots.training_curves((o.log_interval, 'iteration'),
-                                               self.loss.uses_regularizers, words, at_start):
+                                               self.loss.uses_regularizers, words, at_start,
+                                               box_loss=self.data.box_fraction > 0):
                 trainer.extend(curve, name='plot_' + curve.file_name.rsplit('.', 1)[0],
                                call_before_training=True)
         if o.plot_images > 0 and o.plot_interval > 0:
@@ -684,8 +696,9 @@ class SEETraining(object):
         }
 
     def supervision(self):
-        """What the model learned from, beyond the text labels: ``box_labels`` (always
-        ``False``: no loss term reads a true box), ``layout_prior`` (``--slot-layout
+        """What the model learned from, beyond the text labels: ``box_labels`` (``True``
+        when ``--box-fraction`` > 0: the box term read the true boxes of that fraction of
+        the training images), ``box_fraction`` (F), ``layout_prior`` (``--slot-layout
         grid``), and ``started_from``: per network loaded with ``--load-*``, that file and
         its own ``supervision``, so a chain of runs keeps its whole history.  Read once
         (the loaded files may be gone by the time the last model is written)."""
@@ -699,7 +712,8 @@ class SEETraining(object):
                 started[part] = {'path': os.path.abspath(path),
                                  'dataset': meta.get('dataset'),
                                  'supervision': meta.get('supervision')}
-        self._supervision = {'box_labels': False,
+        fraction = float(getattr(self.options, 'box_fraction', 0.0) or 0.0)
+        self._supervision = {'box_labels': fraction > 0, 'box_fraction': fraction,
                              'layout_prior': self.config.slot_layout != 'none',
                              'started_from': started}
         return self._supervision
@@ -738,7 +752,9 @@ class SEETraining(object):
                      'direction_weight': loss.direction_weight,
                      'height_hinge': loss.height_hinge, 'height_weight': loss.height_weight,
                      'outside_weight': loss.outside_weight,
-                     'word_weights': loss.word_weights},
+                     'word_weights': loss.word_weights,
+                     'box_weight': loss.box_weight,
+                     'box_fraction': self.data.box_fraction},
             'optimizer': {'name': 'Adam', 'alpha': o.lr, 'alpha_final': o.lr_final,
                           'alpha_decay_start': o.lr_decay_start,
                           'weight_decay': o.weight_decay, 'gradient_clipping': o.clip},

@@ -93,6 +93,17 @@ exit status:
 MODEL_PRESETS = tuple(MODEL_PRESET_TABLE)
 
 
+def _share(text):
+    """argparse type: a number in [0, 1] (both ends included, unlike ``fraction``)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a number, got %r' % text)
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError('expected a number in [0, 1], got %s' % text)
+    return v
+
+
 def _per_dataset(key, fmt='%s'):
     vals = ', '.join('%s %s' % (name, fmt % d[key]) for name, d in TRAINING_DEFAULTS.items()
                      if key in d)
@@ -224,6 +235,16 @@ def build_parser():
                         'project\'s, not the paper\'s: it keeps a localization trained '
                         'against a frozen reader from moving its boxes off the image) '
                         '(default: 0)')
+    g.add_argument('--box-fraction', type=_share, default=d['box_fraction'], metavar='F',
+                   help='semi-supervised: on this share of the training images (a fixed '
+                        'choice by image and --seed, the same across resumes, levels and '
+                        'replicas) the true word boxes (synthetic data know them; files '
+                        'need NAME.boxes.json beside NAME.tsv) add a box loss: smooth-L1 '
+                        'between each region\'s grid corners and its word\'s box corners, '
+                        'region k <-> word k in reading order; logged as main/box. 0 = text '
+                        'only, as the paper; 1 = every image')
+    g.add_argument('--box-weight', type=non_negative, default=d['box_weight'],
+                   help='weight of the box loss of --box-fraction')
 
     g = p.add_argument_group('curriculum and restarts')
     g.add_argument('--no-curriculum', action='store_true',

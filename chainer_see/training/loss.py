@@ -58,6 +58,36 @@ In every mode:
   in grid units.  A grid is convex, so it lies inside the view exactly when this is
   0.  It closes the escape of a localization trained against a frozen reader: moving
   every box off the image, where the reader sees black (docs/results.md, section 3).
+
+**Box term** (``box_weight``, ``train.py --box-fraction F --box-weight W``; this
+project's, neither paper nor code): ``loss(output, labels, boxes, box_mask)`` with the
+true word boxes of the images that carry them (``boxes`` float32 ``(B, N*V, 4)``
+``(x_min, y_min, x_max, y_max)`` in pixels of the model input, region-major like the
+model's output; ``box_mask`` ``(B, N*V)``, 1 where region ``m`` has a true box).  Region
+``k`` is matched to word ``k`` in reading order, slot by slot, as the text labels are.
+For every boxed region, the grid's four corners (``grid[0, 0]``, ``grid[0, Wo-1]``,
+``grid[Ho-1, Wo-1]``, ``grid[Ho-1, 0]``, grid units of its view) are compared with the
+true box's corners (top-left, top-right, bottom-right, bottom-left), converted to grid
+units of the view (``g = 2 p / (size - 1) - 1``, the view's x offset ``v * Wv``
+removed) by smooth-L1 with ``beta = BOX_BETA``::
+
+    s(d) = 0.5 d^2 / beta  if |d| < beta,  else |d| - 0.5 beta
+    box_region = mean over the 4 corners x (x, y) of s(grid corner - true corner)
+    box_image[b] = mean over the image's boxed regions (0 for an image without boxes)
+    box = mean_b box_image[b];   loss = (the mode's loss above) + box_weight * box
+
+``box`` is reported as ``parts['box']`` (``main/box``); images without boxes add 0 and
+no gradient, so with a fraction F of boxed images the term averages about F times the
+error of a boxed image.  Why smooth-L1 on the corners and not ``1 - IoU``: the IoU of
+boxes that do not overlap is 0 whatever their distance, so ``1 - IoU`` gives no
+gradient exactly when it matters, at the start, when a region sits on the wrong word or
+on none; smooth-L1 pulls every corner toward its target with a gradient of size 1 per
+grid unit however far it is (quadratic only within ``beta``, so it settles without
+jitter), reaches all four corners (the hull of ``grid_to_boxes`` sends a box side's
+gradient only to its extreme corners), and also penalizes a rotated or sheared grid,
+whose corners cannot meet an axis-aligned box's.  Grid units make it independent of the
+image size.  Without ``boxes`` (validation, or ``box_weight`` unused) nothing changes:
+the loss and its parts are exactly those of the mode.
 """
 import numpy
 
@@ -71,6 +101,9 @@ from chainer_see.training import metrics
 MODES = ('svhn', 'fsns', 'paper')
 FSNS_WORD_WEIGHTS = (1.0, 1.25, 2.0, 1.25)
 MIN_WIDTH_PX = 1.0
+#: smooth-L1 of the box term: quadratic below this many grid units (5 % of the view's
+#: side), linear above
+BOX_BETA = 0.1
 
 
 def _outside(grids):
@@ -80,6 +113,51 @@ def _outside(grids):
                        g[:, :, :, -1, 0]], axis=2)                       # (B, M, 4, 2)
     one = corners.dtype.type(1)
     return F.mean(F.sum(F.relu(F.absolute(corners) - one), axis=3), axis=2)
+
+
+def box_corner_targets(boxes, num_views, view_size, dtype=numpy.float32):
+    """True boxes ``(B, M, 4)`` in pixels of the input (region ``m`` in view
+    ``m % num_views``) -> their corners ``(B, M, 4, 2)`` in grid units of the view, in
+    the order top-left, top-right, bottom-right, bottom-left (arrays in, arrays out)."""
+    xp = backend.get_array_module(boxes)
+    b = xp.asarray(boxes, dtype=numpy.float64)
+    Hv, Wv = view_size
+    M = b.shape[1]
+    offset = (xp.arange(M) % num_views).astype(numpy.float64) * Wv         # (M,)
+    x0, x1 = b[..., 0] - offset, b[..., 2] - offset
+    y0, y1 = b[..., 1], b[..., 3]
+    sx, sy = 2.0 / max(Wv - 1, 1), 2.0 / max(Hv - 1, 1)
+    gx0, gx1, gy0, gy1 = x0 * sx - 1, x1 * sx - 1, y0 * sy - 1, y1 * sy - 1
+    corners = xp.stack([xp.stack([gx0, gy0], -1), xp.stack([gx1, gy0], -1),
+                        xp.stack([gx1, gy1], -1), xp.stack([gx0, gy1], -1)], axis=2)
+    return corners.astype(dtype)
+
+
+def box_loss(grids, boxes, box_mask, view_size, num_views=1, beta=BOX_BETA):
+    """Per-image box term ``(B,)`` (Variable) of the grids ``(B, M, 2, Ho, Wo)`` against
+    the true boxes ``(B, M, 4)`` (pixels of the input) where ``box_mask`` ``(B, M)`` is
+    non-zero: smooth-L1 between the grid's corners and the box's, in grid units (module
+    docstring).  Images without a boxed region get 0 and no gradient."""
+    xp = backend.get_array_module(grids)
+    dt = grids.dtype
+    B, M = grids.shape[:2]
+    boxes = xp.asarray(getattr(boxes, 'array', boxes))
+    mask = xp.asarray(getattr(box_mask, 'array', box_mask))
+    if boxes.shape != (B, M, 4) or mask.shape != (B, M):
+        raise ValueError('box labels have shapes %s and mask %s; the model has (B, N*V) = '
+                         '%s regions: boxes (B, N*V, 4), mask (B, N*V)'
+                         % (tuple(boxes.shape), tuple(mask.shape), (B, M)))
+    mask = (mask != 0)
+    target = box_corner_targets(boxes, num_views, view_size, dt)           # (B, M, 4, 2)
+    target = xp.where(mask[:, :, None, None], target, dt.type(0))           # NaN-free
+    g = grids
+    corners = F.stack([g[:, :, :, 0, 0], g[:, :, :, 0, -1], g[:, :, :, -1, -1],
+                       g[:, :, :, -1, 0]], axis=2)                          # (B, M, 4, 2)
+    per_coord = F.huber_loss(corners, target, dt.type(beta), reduce='no') / dt.type(beta)
+    per_region = F.mean(F.reshape(per_coord, (B, M, 8)), axis=2)           # (B, M)
+    count = mask.sum(axis=1)                                                # (B,)
+    weights = mask.astype(dt) / xp.maximum(count, 1).astype(dt)[:, None]    # (B, M)
+    return F.sum(per_region * weights, axis=1)
 
 
 def grid_regularizers(grids, view_size, height_hinge=None):
@@ -159,11 +237,14 @@ class SEELoss(object):
         height_weight: weight of the height hinge.
         outside_weight: weight of the corners-outside-the-view penalty (0: off).
         word_weights: per word-slot weights, at least N of them, or ``None`` (all 1).
+        box_weight: weight of the box term (module docstring) on the calls that pass
+            true boxes; it needs ``view_size``.  The term is added whatever the mode and
+            changes nothing on calls without boxes.
     """
 
     def __init__(self, mode='svhn', view_size=None, area_weight=0.0, area_accuracy_scale=0.0,
                  aspect_weight=0.0, direction_weight=0.0, height_hinge=None,
-                 height_weight=1.0, outside_weight=0.0, word_weights=None):
+                 height_weight=1.0, outside_weight=0.0, word_weights=None, box_weight=0.0):
         if mode not in MODES:
             raise ValueError('SEELoss mode must be one of %s, got %r' % (MODES, mode))
         for name, v in (('area_weight', area_weight),
@@ -171,7 +252,8 @@ class SEELoss(object):
                         ('aspect_weight', aspect_weight),
                         ('direction_weight', direction_weight),
                         ('height_weight', height_weight),
-                        ('outside_weight', outside_weight)):
+                        ('outside_weight', outside_weight),
+                        ('box_weight', box_weight)):
             if not isinstance(v, (int, float)) or v < 0:
                 raise ValueError('SEELoss.%s must be a number >= 0, got %r' % (name, v))
         if height_hinge is not None and (not isinstance(height_hinge, (int, float))
@@ -188,11 +270,15 @@ class SEELoss(object):
         self.height_weight = float(height_weight)
         self.outside_weight = float(outside_weight)
         self.word_weights = None if word_weights is None else tuple(float(w) for w in word_weights)
+        self.box_weight = float(box_weight)
         #: the published per-slot accuracy of the last call; it scales the next lambda1
         self.last_accuracy = None
         if self.uses_regularizers and self.view_size is None:
             raise ValueError('SEELoss needs view_size=(H, W) of one view (config.view_size) '
                              'when regularizers are enabled')
+        if self.box_weight and self.view_size is None:
+            raise ValueError('SEELoss needs view_size=(H, W) of one view (config.view_size) '
+                             'for the box term (box_weight > 0)')
 
     @property
     def uses_regularizers(self):
@@ -226,7 +312,9 @@ class SEELoss(object):
         kw.update(overrides)
         return cls(**kw)
 
-    def __call__(self, output, labels):
+    def __call__(self, output, labels, boxes=None, box_mask=None):
+        """``(loss Variable, parts)``; ``boxes`` ``(B, N*V, 4)`` and ``box_mask``
+        ``(B, N*V)`` (both or neither) add the box term and ``parts['box']``."""
         logits, grids = output.logits, output.grids
         B, N, T, K = logits.shape
         xp = backend.get_array_module(logits)
@@ -292,6 +380,18 @@ class SEELoss(object):
                 if reg is not None:
                     per_image = per_image + reg
                 total = F.sum(F.mean(per_image, axis=0) * w)
+        if boxes is not None or box_mask is not None:
+            if boxes is None or box_mask is None:
+                raise ValueError('SEELoss: pass both boxes and box_mask, or neither')
+            M = grids.shape[1]
+            if self.view_size is None:
+                raise ValueError('SEELoss needs view_size=(H, W) of one view for box labels')
+            if M % N:
+                raise ValueError('grids hold %d regions, not a multiple of N = %d' % (M, N))
+            box = F.mean(box_loss(grids, boxes, box_mask, self.view_size, M // N))
+            parts['box'] = float(box.array)
+            if self.box_weight:
+                total = total + box * box.dtype.type(self.box_weight)
         parts['text'] = float(text.array)
         parts['loss'] = float(total.array)
         self.last_accuracy = accuracy

@@ -15,7 +15,9 @@ class TrainChain(chainer.Chain):
     share of right words, an empty slot predicted empty counted right);
     ``sequence_accuracy`` (every word of the image right, the accuracy the plots and the
     console show).  Non-finite values are reported as they are (the NaN guard reads
-    them).
+    them).  ``box`` (``main/box``): the box term of ``SEELoss`` on the batches that come
+    with box labels (``train.py --box-fraction``; 0 for images without boxes); the
+    validation batches have none, so it has no ``validation/main/box``.
 
     Args:
         model: ``chainer_see.SEE``.
@@ -32,9 +34,14 @@ class TrainChain(chainer.Chain):
         self.loss = loss
         self.loss_scale = float(loss_scale)
 
-    def forward(self, x, labels):
+    def forward(self, x, labels, boxes=None, box_mask=None):
+        """``boxes`` ``(B, N*V, 4)`` and ``box_mask`` ``(B, N*V)``: the true word boxes of
+        the batch (``data.BoxLabels``), passed on to the loss; ``None`` for text only."""
         output = self.model(x)
-        loss, parts = self.loss(output, labels)
+        if boxes is None and box_mask is None:
+            loss, parts = self.loss(output, labels)
+        else:
+            loss, parts = self.loss(output, labels, boxes, box_mask)
         report = dict(parts)
         report['sequence_accuracy'] = metrics.sequence_accuracy(output.logits.array, labels)
         chainer.report(report, self)

@@ -37,6 +37,7 @@ LABELS = {
     'main/direction': 'direction (mirrored grid, grid units)',
     'main/outside': 'outside the view (grid units)',
     'main/height': 'height hinge (pixels)',
+    'main/box': 'training box loss (smooth-L1, grid corners vs true boxes)',
     'lr': 'Adam alpha',
 }
 
@@ -163,7 +164,7 @@ class CurvePlot(extension.Extension):
 SHARE = (-0.02, 1.02)       # y limits of accuracies and IoUs: the whole range 0 to 1
 
 
-def training_curves(trigger, regularizers=False, words=1, boxes=False):
+def training_curves(trigger, regularizers=False, words=1, boxes=False, box_loss=False):
     """The curves of ``train.py``, in the order they are extended.
 
     Args:
@@ -173,18 +174,25 @@ def training_curves(trigger, regularizers=False, words=1, boxes=False):
         words (int): the most word slots of any curriculum level; above 1 the published
             per-slot accuracy is drawn beside the sequence accuracy.
         boxes (bool): the validation data have true boxes (``iou.png``).
+        box_loss (bool): the run trains on box labels (``--box-fraction`` > 0): the box
+            term ``main/box`` is drawn in ``loss.png``, with the text loss beside the
+            total.
     """
     curves = []
     loss_keys = ['main/loss', 'validation/main/loss']
-    if regularizers:
+    if regularizers or box_loss:
         loss_keys += ['main/text', 'validation/main/text']
+    if box_loss:
+        loss_keys += ['main/box']
+    if regularizers:
         curves.append(CurvePlot(
             ['main/area', 'main/aspect', 'main/direction', 'main/outside', 'main/height'],
             'regularizers.png', 'Regularizers of the predicted grids (training batches)',
             'regularizer value (mean over regions)', trigger=trigger))
     curves.append(CurvePlot(
         loss_keys, 'loss.png',
-        'Loss (text cross-entropy%s)' % (' + regularizers' if regularizers else ''),
+        'Loss (text cross-entropy%s%s)' % (' + regularizers' if regularizers else '',
+                                           ' + box term' if box_loss else ''),
         'loss', trigger=trigger))
     acc_keys = ['main/sequence_accuracy', 'validation/main/sequence_accuracy']
     title = 'Sequence accuracy (every word of the image right)'
