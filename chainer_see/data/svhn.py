@@ -30,7 +30,9 @@ Output of :func:`convert_svhn` (``out/``)::
 
     images/<name>.png     the crops (SVHN's file names)
     gt.tsv                published SEE format, 1 word x 5 chars (gt.txt for readable)
-    gt.boxes.json         the number's union box in each crop
+    gt.boxes.json         the number's union box in each crop (the word box: the union
+                          of its digit boxes, pixel-centre coordinates of the crop; the
+                          box labels of ``train.py --box-fraction``)
     conversion.json       counts
 """
 import collections

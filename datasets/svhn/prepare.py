@@ -7,6 +7,10 @@ from those crops.
     python datasets/svhn/prepare.py grid data/svhn/train/gt.tsv data/svhn/grid --count 10000
     python datasets/svhn/prepare.py random data/svhn/train/gt.tsv data/svhn/random --count 10000
 
+The crops' gt.boxes.json holds each number's word box: the union of its digitStruct
+digit boxes, in pixel-centre coordinates of the crop (the grid and random composites
+carry these boxes along), which train.py --box-fraction reads as box labels.
+
 Exit status 2 on bad input (the message names the file and the image or line);
 nothing is left in OUT after a failure.
 
