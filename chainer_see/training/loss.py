@@ -5,7 +5,8 @@ grids ``(B, N*V, 2, Ho, Wo)``) and ``labels`` int32 ``(B, N, T)`` returns
 ``(loss Variable, parts)``; ``parts`` is a dict of floats for reporting: ``loss``,
 ``text``, ``slot_accuracy`` (the published per-slot accuracy of this batch) and, with
 regularizers, ``area_weight`` (the lambda1 used) and the mean of each regularizer over
-batch, slots and views.  Everything is vectorized over batch, regions, views and
+batch, slots and views; with box labels (``loss(output, labels, boxes, box_mask)``,
+the box term below) also ``box``.  Everything is vectorized over batch, regions, views and
 characters (no Python loop over samples or word slots).
 
 ``CE[b, n, t]`` is the cross-entropy of one character.  Blanks (class 0) are ordinary
