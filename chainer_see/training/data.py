@@ -179,7 +179,7 @@ class BoxLabels(DatasetMixin):
             raise AttributeError(name)
         return getattr(self.dataset, name)
 
-    def has_boxes(self, i):
+    def chosen(self, i):
         """True when example ``i`` carries its box labels."""
         if i < 0:
             i += len(self)

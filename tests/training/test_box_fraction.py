@@ -186,6 +186,7 @@ def test_chosen_images_are_a_fixed_share_independent_of_batch_order():
                     numpy.testing.assert_array_equal(boxes[0], [i, 0, i + 5, 5])
                 assert not mask[1] and not boxes[1].any()     # the empty slot
         assert seen == {i: box_chosen(i, 0.5, seed=7) for i in range(40)}
+        assert seen == {i: ds.chosen(i) for i in range(40)}
     assert 5 < sum(seen.values()) < 35
 
 
