@@ -1,6 +1,7 @@
 """Training SEE: loss, metrics, the training chain, Trainer extensions and ``train.py``'s run.
 
-- ``SEELoss`` (``loss``), ``metrics``: step 2.
+- ``SEELoss`` (``loss``), and ``chainer_see.evaluation.metrics`` (re-exported as
+  ``metrics``): step 2.
 - ``TrainChain``: model + loss, reports every part (``main/loss``, ``main/sequence_accuracy``, ``main/slot_accuracy``, ...).
 - ``SEETraining``: builds model, data, optimizer, updater, trainer and extensions from
   ``train.py``'s options and runs them (``build``); ``cli.main`` is ``train.py``.
@@ -14,7 +15,7 @@
 - Extensions (``extensions``): ``CurriculumSwitch``, ``LocalizationRestart``,
   ``BBoxPlotter``, ``NaNGuard``; snapshots that survive a kill: ``Snapshot``.
 """
-from chainer_see.training import metrics  # noqa: F401
+from chainer_see.evaluation import metrics  # noqa: F401
 from chainer_see.training.build import SEETraining, default_options  # noqa: F401
 from chainer_see.training.data import CurriculumData, make_iterator  # noqa: F401
 from chainer_see.training.devices import DevicePlan, plan_devices  # noqa: F401

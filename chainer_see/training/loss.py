@@ -97,7 +97,7 @@ import chainer.functions as F
 from chainer import backend
 
 from chainer_see.functions import grid_to_boxes
-from chainer_see.training import metrics
+from chainer_see.evaluation import metrics
 
 MODES = ('svhn', 'fsns', 'paper')
 FSNS_WORD_WEIGHTS = (1.0, 1.25, 2.0, 1.25)

@@ -1,7 +1,7 @@
 """The Chain the updater and the evaluator call: model + loss, reporting every part."""
 import chainer
 
-from chainer_see.training import metrics
+from chainer_see.evaluation import metrics
 
 
 class TrainChain(chainer.Chain):
