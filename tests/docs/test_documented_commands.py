@@ -23,6 +23,10 @@ EXPERIMENT = ('an experiment of docs/results.md: experiments/small_scale.py trai
               'tests/docs/test_results_doc.py')
 #: the one table of documented commands that are not run, with the reason
 EXCLUDED = {
+    'python experiments/small_scale.py --only grid128-from-crops '
+    '--minutes grid128-from-crops=68 --no-baselines': EXPERIMENT,
+    'python experiments/small_scale.py --only grid128-from-crops-area '
+    '--minutes grid128-from-crops-area=55 --no-baselines': EXPERIMENT,
     'python experiments/small_scale.py --only svhn --minutes svhn=45 --no-baselines':
         'the run behind a zoo model (models/README.md): 45 minutes of training, then 1,000 '
         'held-out images; small_scale.py itself is run by tests/test_experiments.py',
