@@ -221,19 +221,25 @@ def check_agreement(model, spec, x, labels, tolerance=TOLERANCE, seed=0):
     return diffs[worst]
 
 
+def step_inputs(name, config, batch, seed=0):
+    """``(model, loss, images, labels)`` of one benchmark step: a seeded ``SEE(config)``,
+    the loss preset ``name``, random images and random class ids of the model's shape."""
+    numpy.random.seed(seed)
+    model = chainer_see.SEE(config)
+    H, W = config.image_size
+    rng = numpy.random.RandomState(seed)
+    x = rng.rand(batch, 3, H, W).astype(numpy.float32)
+    labels = rng.randint(0, config.num_classes, (batch, config.num_regions, config.num_chars)
+                         ).astype(numpy.int32)
+    return model, SEELoss.preset(name, config=config), x, labels
+
+
 def bench_preset(name, batch, repeats, warmup, seed=0, config=None, tolerance=TOLERANCE):
     """Returns (fast images/s, baseline images/s, largest difference) for one preset
     (``config``: a ``SEEConfig`` replacing the preset's own, for tests).  Raises
     ``Disagreement`` when the two steps differ by more than ``tolerance``."""
-    cfg = config or chainer_see.SEEConfig.preset(name)
-    numpy.random.seed(seed)
-    model = chainer_see.SEE(cfg)
-    H, W = cfg.image_size
-    rng = numpy.random.RandomState(seed)
-    x = rng.rand(batch, 3, H, W).astype(numpy.float32)
-    labels = rng.randint(0, cfg.num_classes, (batch, cfg.num_regions, cfg.num_chars)
-                         ).astype(numpy.int32)
-    spec = SEELoss.preset(name, config=cfg)
+    model, spec, x, labels = step_inputs(name, config or chainer_see.SEEConfig.preset(name),
+                                         batch, seed)
     diff = check_agreement(model, spec, x, labels, tolerance, seed)
 
     def baseline_loss(out, lab):

@@ -7,7 +7,6 @@ import types
 import numpy
 import pytest
 
-import chainer_see
 from benchmarks import bench_model
 from chainer_see.links import ops
 from chainer_see.training.loss import SEELoss
@@ -15,14 +14,7 @@ from tests.evaluation import helpers as h
 
 
 def _step_inputs(name, config, batch=2, seed=0):
-    numpy.random.seed(seed)
-    model = chainer_see.SEE(config)
-    H, W = config.image_size
-    rng = numpy.random.RandomState(seed)
-    x = rng.rand(batch, 3, H, W).astype(numpy.float32)
-    labels = rng.randint(0, config.num_classes, (batch, config.num_regions, config.num_chars)
-                         ).astype(numpy.int32)
-    return model, SEELoss.preset(name, config=config), x, labels
+    return bench_model.step_inputs(name, config, batch, seed)
 
 
 @pytest.mark.parametrize('name, config', [

@@ -25,9 +25,10 @@ def _mpiexec():
     return found
 
 
-@pytest.mark.skipif(_mpiexec() is None, reason='needs mpiexec, mpi4py and chainermn')
-def test_two_ranks_train_and_hold_identical_weights(tmp_path):
-    out = str(tmp_path / 'mpi')
+def train_two_ranks(out, *options):
+    """``mpiexec -n 2 train.py --mpi`` for 4 tiny iterations into ``out`` (plus
+    ``options``); asserts that it succeeded and that both ranks hold identical weights
+    (BN statistics aside); returns rank 0's saved arrays and the names compared."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
                OMPI_ALLOW_RUN_AS_ROOT='1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM='1',
                OMPI_MCA_rmaps_base_oversubscribe='1', OMP_NUM_THREADS='1',
@@ -35,7 +36,7 @@ def test_two_ranks_train_and_hold_identical_weights(tmp_path):
     cmd = [_mpiexec(), '-n', '2', '--oversubscribe', sys.executable,
            os.path.join(ROOT, 'train.py'), '--mpi', '--out', out, '--iterations', '4',
            '--batch-size', '2', '--validation-size', '4', '--test-interval', '2',
-           '--plot-images', '1', '--quiet', '--save-rank-models']
+           '--quiet', '--save-rank-models'] + list(options)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     a = numpy.load(os.path.join(out, 'rank0.npz'))
@@ -45,6 +46,13 @@ def test_two_ranks_train_and_hold_identical_weights(tmp_path):
     assert len(weights) > 50
     for k in weights:
         numpy.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    return a, weights
+
+
+@pytest.mark.skipif(_mpiexec() is None, reason='needs mpiexec, mpi4py and chainermn')
+def test_two_ranks_train_and_hold_identical_weights(tmp_path):
+    out = str(tmp_path / 'mpi')
+    a, weights = train_two_ranks(out, '--plot-images', '1')
     # ... and training moved them away from the initial (seed 0) weights
     import chainer_see
     from chainer_see.training.build import _seeded
