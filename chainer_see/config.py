@@ -185,11 +185,10 @@ class SEEConfig(object):
                              "mode 'sample' and must be < 1, got %r"
                              % self.rotation_dropout_ratio)
         if self.loc_input_size is not None:
-            (h, w), (Hv, Wv) = self.loc_input_size, self.view_size
-            if Hv % h or Wv % w or Hv // h != Wv // w:
+            if shrink_factor(self.view_size, self.loc_input_size) is None:
                 raise ValueError('SEEConfig.loc_input_size %dx%d must divide the view '
                                  '%dx%d by one whole factor on both sides'
-                                 % (h, w, Hv, Wv))
+                                 % (tuple(self.loc_input_size) + tuple(self.view_size)))
         H, W = self.image_size
         if W % self.views:
             raise ValueError('SEEConfig.image_size width %d is not divisible by views=%d '
@@ -305,6 +304,15 @@ PRESETS = {
                        transform_head='lstm', backbone='resnet18', rec_units=512,
                        backward_lstm=True),
 }
+
+
+def shrink_factor(size, read_size):
+    """The whole number ``k`` with ``size == k * read_size`` on both sides, else ``None``
+    (how ``loc_input_size`` shrinks a view: ``localization.shrink``)."""
+    (H, W), (h, w) = size, read_size
+    if H % h == 0 and W % w == 0 and H // h == W // w:
+        return H // h
+    return None
 
 
 def _pair_of_ints(name, v):

@@ -11,6 +11,7 @@ import numpy
 import chainer
 import chainer.links as L
 
+from chainer_see.config import shrink_factor
 from chainer_see.export.layers import ExportError
 from chainer_see.export.layers import average_pool
 from chainer_see.export.layers import batch_norm
@@ -24,7 +25,6 @@ from chainer_see.export.layers import repeat
 from chainer_see.export.layers import residual_block
 from chainer_see.functions.affine_grid import _base_grid
 from chainer_see.functions.rotation_dropout import rotation_dropout
-from chainer_see.links.localization import shrink_factor
 from chainer_see.links.localization import slot_anchors
 
 def localization(g, net, x, path='localization_net'):

@@ -8,6 +8,7 @@ import chainer
 import chainer.functions as F
 import chainer.links as L
 
+from chainer_see.config import shrink_factor
 from chainer_see.functions.rotation_dropout import rotation_dropout
 from chainer_see.links import ops
 from chainer_see.links.basic import BatchNorm2D
@@ -62,14 +63,6 @@ def slot_anchors(num_regions, zoom, dtype=numpy.float32):
         out[n] = (zoom / cols - zoom, 0, -1 + (2 * c + 1) / float(cols),
                   0, zoom / rows - zoom, -1 + (2 * r + 1) / float(rows))
     return out
-
-
-def shrink_factor(size, read_size):
-    """The whole number ``k`` with ``size == k * read_size`` on both sides, else ``None``."""
-    (H, W), (h, w) = size, read_size
-    if H % h == 0 and W % w == 0 and H // h == W // w:
-        return H // h
-    return None
 
 
 def shrink(x, read_size):
