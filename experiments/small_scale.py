@@ -24,6 +24,9 @@ experiment                    dataset              what it shows
                                                    step: starts from the ``svhn`` run's model
 ``grid128-from-crops-area``   synthetic-grid128    the same with the area term scaled by the
                                                    accuracy, direction and outside terms
+``grid128-zoom``              synthetic-grid128-  the crops' model zooming out: one number in a
+                              zoom                96-128, then 64-96 px crop anywhere on 128x128,
+                                                  then 2, 3, 4 filled cells of the grid
 ``grid-layout``               synthetic-grid4      as grid-reader-inside, the regions starting on
                                                    the 2x2 cells (--slot-layout grid)
 ============================  ===================  ===========================================
@@ -168,6 +171,25 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
                                    '0.8', '--curriculum-rise', '0.02'),
                'as grid128-from-crops, plus the area term scaled by the accuracy '
                '(lambda1 = accuracy), direction and outside terms', ('svhn',)),
+    # both runs above kept the crops' centred box: on the grid a big box sees a good part
+    # of every cell, so the reader learned to read from its corner instead.  Here the
+    # levels between the crops and the grid zoom out: one number in a crop of 96-128 px
+    # anywhere on the 128x128 canvas (the crops' view, shifted a little), then of 64-96 px
+    # anywhere (a number's cell and size, at any offset), so that a fixed box cannot see
+    # it and the box must follow and shrink; then 2, 3 and 4 filled cells.  Levels move on
+    # at 50 % validation sequence accuracy (the crops' model reads 61 %)
+    Experiment('grid128-zoom', 'synthetic-grid128-zoom', 95,
+               SMALL_VALIDATION + ('--batch-size', '16', '--loc-input-size', '64',
+                                   '--load-localization', '{runs}/svhn/model.npz',
+                                   '--load-recognition', '{runs}/svhn/model.npz',
+                                   '--area-weight', '0', '--area-scale', '1',
+                                   '--direction-weight', '1', '--outside-weight', '1',
+                                   '--curriculum-rule', 'accuracy', '--curriculum-accuracy',
+                                   '0.5', '--curriculum-rise', '0.02',
+                                   '--lr-final', '1e-4', '--lr-decay-start', '0.8'),
+               'curriculum crops -> one number zooming out to a cell\'s size anywhere -> 2, 3, '
+               '4 filled cells of the 128x128 grid: the svhn run\'s model as the first step',
+               ('svhn',)),
     Experiment('grid-layout', 'synthetic-grid4', 75,
                _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',
                                    '--outside-weight', '1', '--slot-layout', 'grid'),

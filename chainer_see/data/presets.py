@@ -11,6 +11,7 @@ preset                 data                               levels        model
 ``synthetic-grid``     numbers in a 2x2 grid, 200x200     4 (1..4 nums) ``svhn-grid``
 ``synthetic-grid4``    4 numbers in a 2x2 grid, 200x200   1             ``svhn-grid``
 ``synthetic-grid128``  64x64 crops in a 2x2 grid, 128x128 4 (1..4 nums) ``svhn-grid``
+``synthetic-grid128-zoom`` one crop zooming out, then 2..4  5             ``svhn-grid``
 ``synthetic-random``   1-4 numbers anywhere, 200x200      4 (1..4 nums) ``svhn-grid``
 ``synthetic-fsns``     four views of a street sign        4 (1..4 words) ``fsns``
 ``svhn``               DATA/svhn/{train,test}/gt.tsv      1             ``svhn``
@@ -55,7 +56,8 @@ class DatasetPreset(object):
     loss: str
     description: str
     kind: str = None                 # synthetic kind
-    levels: tuple = ({},)            # synthetic: SyntheticDataset options per level
+    levels: tuple = ({},)            # synthetic: SyntheticDataset options per level (a
+    #                                  'kind' entry overrides ``kind`` for that level)
     train: str = None                # files: relative to --data-dir
     test: str = None
     curriculum: str = None
@@ -91,6 +93,14 @@ PRESETS = collections.OrderedDict((p.name, p) for p in [
                   'tested on four',
                   kind='svhn-grid128',
                   levels=tuple(_exactly('numbers', k) for k in (1, 2, 3, 4)), test_mixed=False),
+    DatasetPreset('synthetic-grid128-zoom', 'svhn-grid', 'svhn-grid',
+                  'the 128x128 grid led up to by zooming out from the crops: one number in a '
+                  '96-128 px crop anywhere, then in a 64-96 px crop anywhere, then 2, 3 and 4 '
+                  'filled cells; tested on four',
+                  kind='svhn-grid128',
+                  levels=(dict(kind='svhn-zoom128', min_side=96, max_side=128),
+                          dict(kind='svhn-zoom128', min_side=64, max_side=96))
+                  + tuple(_exactly('numbers', k) for k in (2, 3, 4)), test_mixed=False),
     DatasetPreset('synthetic-random', 'svhn-grid', 'svhn-grid',
                   'synthetic 200x200 images, numbers at random places; curriculum 1->2->3->4',
                   kind='svhn-random',
@@ -172,11 +182,13 @@ def curriculum_levels(dataset, data_dir='data', image_size=None, seed=0,
             levels = []
             for i, opts in enumerate(preset.levels):
                 name = '%s-%d' % (preset.name, i + 1) if len(preset.levels) > 1 else preset.name
+                opts = dict(opts)
+                kind = opts.pop('kind', preset.kind)
                 levels.append(Level(
                     name,
-                    SyntheticDataset(preset.kind, SYNTHETIC_TRAIN_SIZE, seed=seed,
+                    SyntheticDataset(kind, SYNTHETIC_TRAIN_SIZE, seed=seed,
                                      image_size=image_size, **opts),
-                    SyntheticDataset(preset.kind, validation_size, seed=VALIDATION_SEED,
+                    SyntheticDataset(kind, validation_size, seed=VALIDATION_SEED,
                                      image_size=image_size, **opts)))
             return levels
         if preset.curriculum:
@@ -243,9 +255,9 @@ def evaluation_dataset(dataset, data_dir='data', image_size=None, count=1000, sk
     preset = get_preset(dataset)
     if preset.synthetic:
         opts = dict(preset.levels[-1])
+        kind = opts.pop('kind', preset.kind)
         if len(preset.levels) > 1 and preset.test_mixed:   # as the real test sets do
             key = 'numbers' if 'min_numbers' in opts else 'words'
             opts['min_' + key] = preset.levels[0]['min_' + key]
-        return SyntheticDataset(preset.kind, count, seed=TEST_SEED, image_size=image_size,
-                                **opts)
+        return SyntheticDataset(kind, count, seed=TEST_SEED, image_size=image_size, **opts)
     return read(_data_file(preset, data_dir, preset.test))

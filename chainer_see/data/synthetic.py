@@ -11,6 +11,10 @@ Kinds (native image size, word slots N x characters T):
 - ``svhn-grid128`` (128x128, ``max_numbers`` x 5): the same with 64x64 crops filling
   their cells: the grid at the crops' reading scale (an analogue of ``svhn-grid`` that
   fits 2 CPU cores).
+- ``svhn-zoom128`` (128x128, 1 x 5): one such crop of ``min_side``-``max_side`` pixels
+  (default 64-128) at a uniformly random place: the steps between the crops (side 128)
+  and one number in a cell of ``svhn-grid128`` (side 64), where the localization must
+  learn to shrink and follow the number.
 - ``svhn-random`` (200x200, ``max_numbers`` x 5): ``min_numbers``-``max_numbers``
   crops (48-96 px) at random non-overlapping places (the paper's Fig. 5).
 - ``fsns-like`` (150x600, ``max_words`` x 21): four 150x150 views of one street-name
@@ -35,7 +39,7 @@ from chainer_see.data.boxes import ink_box, rescale_boxes
 from chainer_see.data.reading_order import sort_in_reading_order
 from chainer_see.data.sample import Sample
 
-KINDS = ('svhn-crops', 'svhn-grid', 'svhn-grid128', 'svhn-random', 'fsns-like')
+KINDS = ('svhn-crops', 'svhn-grid', 'svhn-grid128', 'svhn-zoom128', 'svhn-random', 'fsns-like')
 #: grid kinds: (canvas side, smallest and largest crop side); 2x2 cells
 GRIDS = {'svhn-grid': (200, 56, 96), 'svhn-grid128': (128, 64, 64)}
 #: numbers per image by default (min, max)
@@ -185,6 +189,7 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
             and filled cells of the grid kinds (default 4); N = ``max_numbers``, so a
             curriculum can go 1 -> 2 -> 3 -> 4.
         min_words, max_words: words per sign for ``fsns-like`` (1..4; N = max_words).
+        min_side, max_side: crop side of ``svhn-zoom128`` (in 8..128).
 
     Attributes: ``num_words``, ``max_chars``, ``char_map``, ``image_size``,
     ``native_size``, ``num_views`` (4 for fsns-like, else 1).
@@ -192,7 +197,7 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
 
     def __init__(self, kind, length, seed=0, image_size=None, char_map=None, num_words=None,
                  max_chars=None, min_digits=1, max_digits=5, min_numbers=None,
-                 max_numbers=None, min_words=1, max_words=4):
+                 max_numbers=None, min_words=1, max_words=4, min_side=64, max_side=128):
         from chainer_see.data.datasets import as_char_map
         if kind not in KINDS:
             raise ValueError('unknown synthetic kind %r (choose from %s)' % (kind, ', '.join(KINDS)))
@@ -204,6 +209,10 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
         if kind in DEFAULT_NUMBERS and not 1 <= min_numbers <= max_numbers <= 4:
             raise ValueError('need 1 <= min_numbers <= max_numbers <= 4 (a 2x2 grid, or a '
                              '200x200 image without overlap, holds at most four numbers)')
+        if kind == 'svhn-zoom128' and not 8 <= min_side <= max_side <= 128:
+            raise ValueError('need 8 <= min_side <= max_side <= 128, got %r and %r'
+                             % (min_side, max_side))
+        self.min_side, self.max_side = min_side, max_side
         if kind == 'fsns-like' and not 1 <= min_words <= max_words:
             raise ValueError('need 1 <= min_words <= max_words')
         self.kind = kind
@@ -224,7 +233,8 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
         if self.max_chars < (2 if fsns else max_digits):
             raise ValueError('max_chars %d is too small for %s' % (self.max_chars, kind))
         self.native_size = {'svhn-crops': (64, 64), 'svhn-grid': (200, 200),
-                            'svhn-grid128': (128, 128), 'svhn-random': (200, 200),
+                            'svhn-grid128': (128, 128), 'svhn-zoom128': (128, 128),
+                            'svhn-random': (200, 200),
                             'fsns-like': (150, 600)}[kind]
         self.image_size = tuple(image_size) if image_size is not None else self.native_size
         self.num_views = 4 if fsns else 1
@@ -255,6 +265,12 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
                 n = rng.randint(self.min_numbers, self.max_numbers)
                 places = [places[k] for k in sorted(rng.sample(range(4), n))]
             s = Sample(*render_svhn_composite(rng, places, self.min_digits, self.max_digits,
+                                              self.native_size, with_masks))
+        elif self.kind == 'svhn-zoom128':
+            side = rng.randint(self.min_side, self.max_side)
+            H, W = self.native_size
+            place = (rng.randint(0, W - side), rng.randint(0, H - side), side, side)
+            s = Sample(*render_svhn_composite(rng, [place], self.min_digits, self.max_digits,
                                               self.native_size, with_masks))
         elif self.kind == 'svhn-random':
             n = rng.randint(self.min_numbers, self.max_numbers)

@@ -16,9 +16,9 @@ def test_every_preset_names_an_existing_model_and_loss_preset():
         SEELoss.preset(p.loss, cfg)
         if p.synthetic:
             ds = SyntheticDataset(p.kind, 1, **p.levels[-1])
-            # the grid analogue is read by the svhn-grid model built for its 128x128
-            assert ds.image_size == (cfg.image_size if p.name != 'synthetic-grid128'
-                                     else (128, 128)), p.name
+            # the grid analogues are read by the svhn-grid model built for their 128x128
+            assert ds.image_size == (cfg.image_size if not p.name.startswith(
+                'synthetic-grid128') else (128, 128)), p.name
             assert len(ds.char_map) == cfg.num_classes, p.name
 
 
@@ -134,3 +134,30 @@ def test_grid128_crops_fill_their_cells_at_the_crops_scale():
                                  for i in range(20)])
     # the numbers of the analogue are as high as in the 64x64 crops (within 10 %)
     assert abs(heights(grid) / heights(crops) - 1) < 0.1
+
+
+def test_zoom_levels_shrink_the_number_and_place_it_anywhere():
+    levels = presets.curriculum_levels('synthetic-grid128-zoom', validation_size=40)
+    assert [lv.train.kind for lv in levels] == ['svhn-zoom128'] * 2 + ['svhn-grid128'] * 3
+    assert [lv.train.num_words for lv in levels] == [1, 1, 2, 3, 4]
+    sides = []
+    for lv in levels[:2]:
+        boxes = np.concatenate([lv.validation.true_boxes(i) for i in range(40)])
+        assert lv.validation[0][0].shape == (3, 128, 128)
+        assert boxes.shape == (40, 4) and (boxes >= 0).all() and (boxes <= 127).all()
+        sides.append(np.mean(boxes[:, 3] - boxes[:, 1]))
+        centres = (boxes[:, 0] + boxes[:, 2]) / 2
+        # anywhere: the centres spread over the canvas, on both sides of the middle
+        assert centres.min() < 64 - 8 and centres.max() > 64 + 8
+    # the crop shrinks from level to level: numbers of the 64-96 px level are smaller
+    assert sides[1] < 0.85 * sides[0]
+    test = presets.evaluation_dataset('synthetic-grid128-zoom', count=3)
+    assert test.kind == 'svhn-grid128' and test.num_words == 4
+
+
+@pytest.mark.parametrize('opts', [dict(min_side=4), dict(min_side=100, max_side=90),
+                                  dict(max_side=129)])
+def test_zoom_kind_refuses_sides_that_do_not_fit(opts):
+    from chainer_see.data.synthetic import SyntheticDataset as S
+    with pytest.raises(ValueError, match='min_side'):
+        S('svhn-zoom128', 2, **opts)
