@@ -4,21 +4,21 @@ A preset names the data, the curriculum levels over it, and the model and loss p
 that fit it.  ``--dataset`` also takes a path: a ground-truth file (one level) or a
 curriculum JSON (one level per entry).
 
-=====================  =================================  ============  ==========
-preset                 data                               levels        model
-=====================  =================================  ============  ==========
-``synthetic-svhn``     64x64 house-number crops           1             ``svhn``
-``synthetic-grid``     numbers in a 2x2 grid, 200x200     4 (1..4 nums) ``svhn-grid``
-``synthetic-grid4``    4 numbers in a 2x2 grid, 200x200   1             ``svhn-grid``
-``synthetic-grid128``  64x64 crops in a 2x2 grid, 128x128 4 (1..4 nums) ``svhn-grid``
-``synthetic-grid128-zoom`` one crop zooming out, then 2..4  5             ``svhn-grid``
-``synthetic-random``   1-4 numbers anywhere, 200x200      4 (1..4 nums) ``svhn-grid``
-``synthetic-fsns``     four views of a street sign        4 (1..4 words) ``fsns``
-``svhn``               DATA/svhn/{train,test}/gt.tsv      1             ``svhn``
-``svhn-grid``          DATA/svhn/grid[-test]/gt.tsv       1             ``svhn-grid``
-``svhn-random``        DATA/svhn/random[-test]/gt.tsv     1             ``svhn-grid``
-``fsns``               DATA/fsns/curriculum.json          from file     ``fsns``
-=====================  =================================  ============  ==========
+==========================  ==================================  ==============  =============
+preset                      data                                levels          model
+==========================  ==================================  ==============  =============
+``synthetic-svhn``          64x64 house-number crops            1               ``svhn``
+``synthetic-grid``          numbers in a 2x2 grid, 200x200      4 (1..4 nums)   ``svhn-grid``
+``synthetic-grid4``         4 numbers in a 2x2 grid, 200x200    1               ``svhn-grid``
+``synthetic-grid128``       64x64 crops in a 2x2 grid, 128x128  4 (1..4 nums)   ``svhn-grid``
+``synthetic-grid128-zoom``  one number zooming out, then 2..4   5 (2 + 2..4)    ``svhn-grid``
+``synthetic-random``        1-4 numbers anywhere, 200x200       4 (1..4 nums)   ``svhn-grid``
+``synthetic-fsns``          four views of a street sign         4 (1..4 words)  ``fsns``
+``svhn``                    DATA/svhn/{train,test}/gt.tsv       1               ``svhn``
+``svhn-grid``               DATA/svhn/grid[-test]/gt.tsv        1               ``svhn-grid``
+``svhn-random``             DATA/svhn/random[-test]/gt.tsv      1               ``svhn-grid``
+``fsns``                    DATA/fsns/curriculum.json           from file       ``fsns``
+==========================  ==================================  ==============  =============
 
 Synthetic splits never overlap: training uses the run's seed, validation and test use
 fixed seeds of their own (``VALIDATION_SEED``, ``TEST_SEED``), so every run of a preset
