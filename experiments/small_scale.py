@@ -27,6 +27,9 @@ experiment                    dataset              what it shows
 ``grid128-zoom``              synthetic-grid128-  the crops' model zooming out: one number in a
                               zoom                96-128, then 64-96 px crop anywhere on 128x128,
                                                   then 2, 3, 4 filled cells of the grid
+``grid128-boxes-F``           synthetic-grid128    issue 17: the grid from scratch, 1-4 cells
+                                                  mixed, true boxes on a share F of the images
+                                                  (F = 0, 0.01, 0.1, 1; experiments/box_fraction.py)
 ``grid-layout``               synthetic-grid4      as grid-reader-inside, the regions starting on
                                                    the 2x2 cells (--slot-layout grid)
 ============================  ===================  ===========================================
@@ -75,6 +78,9 @@ def _frozen_svhn_reader(*regularizers):
                                 '--freeze', 'recognition') + regularizers
             + ('--lr-final', '1e-5', '--lr-decay-start', '0.6'))
 
+
+#: the shares of images with true boxes of the issue-17 measurement
+BOX_FRACTIONS = (0.0, 0.01, 0.1, 1.0)
 
 EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     # the default settings, with alpha decayed over the last 40 % of the hour: at constant
@@ -190,6 +196,16 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
                'curriculum crops -> one number zooming out to a cell\'s size anywhere -> 2, 3, '
                '4 filled cells of the 128x128 grid: the svhn run\'s model as the first step',
                ('svhn',)),
+] + [
+    # issue 17: what a few true boxes buy.  The same run from scratch (all levels mixed,
+    # N = 4) in the same time, with the box loss on a fixed share F of the images;
+    # weight 10, so that at F = 1 % the rare boxed image still moves the grid
+    Experiment('grid128-boxes-%g' % f, 'synthetic-grid128', 8,
+               SMALL_VALIDATION + ('--no-curriculum', '--box-fraction', '%g' % f,
+                                   '--box-weight', '10'),
+               'the 128x128 grid from scratch, 1-4 filled cells mixed, true boxes on %g %% '
+               'of the images (box weight 10)' % (100 * f))
+    for f in BOX_FRACTIONS] + [
     Experiment('grid-layout', 'synthetic-grid4', 75,
                _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',
                                    '--outside-weight', '1', '--slot-layout', 'grid'),
