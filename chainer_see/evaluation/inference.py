@@ -7,25 +7,10 @@ the product over its T character steps of the largest softmax probability of the
 hesitates between a blank and a digit makes the reading uncertain).  For an image it is
 the product over all its word slots, empty slots included.  Both are in ``(0, 1]``.
 """
-import collections
-
-import numpy
-
 import chainer
 from chainer import backend
 
 from chainer_see.evaluation import metrics
-
-Reading = collections.namedtuple('Reading', ['ids', 'words', 'boxes', 'word_confidences',
-                                             'confidences'])
-Reading.__doc__ = """What the model read in a batch of B images (NumPy, on the CPU).
-
-ids: int32 ``(B, N, T)`` argmax class of every step.
-words: ``B`` lists of N decoded strings (blanks dropped; ``''`` for an empty slot).
-boxes: float32 ``(B, N*V, 4)`` in pixels of the model input, region-major.
-word_confidences: float64 ``(B, N)`` (see the module docstring).
-confidences: float64 ``(B,)``, the product of the image's word confidences.
-"""
 
 
 def get_device(gpu):
@@ -95,7 +80,8 @@ def open_model(path, preset=None, gpu=-1):
 
 
 def forward(model, x, device=None):
-    """Run ``model`` on the batch ``x`` (float32 ``(B, 3, H, W)`` NumPy) in test mode.
+    """Run ``model`` on the batch ``x`` (float32 ``(B, 3, H, W)`` NumPy) in test mode
+    (``SEE.infer``).  ``device``: where to send ``x`` (default: the model's device).
 
     Deterministic: ``train=False`` (rotation dropout at its test-time value, batch
     normalization with the stored statistics), no graph kept.  Returns ``(logits
@@ -103,25 +89,13 @@ def forward(model, x, device=None):
     """
     if device is not None:
         x = device.send(x)
-    with chainer.using_config('train', False), chainer.using_config('enable_backprop', False):
-        out = model(x)
+    out = model.infer(x)
     return metrics.to_numpy(out.logits), metrics.to_numpy(out.boxes)
 
 
-def confidences(logits):
-    """Logits ``(B, N, T, K)`` -> ``(word confidences (B, N), image confidences (B,))``."""
-    z = numpy.asarray(logits, numpy.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    # log of the top softmax probability = -log(sum exp(z - max))
-    log_top = -numpy.log(numpy.exp(z).sum(axis=-1))          # (B, N, T)
-    word = log_top.sum(axis=-1)
-    return numpy.exp(word), numpy.exp(word.sum(axis=-1))
-
-
 def read(model, x, char_map, device=None):
-    """Forward ``x`` and decode: returns a :class:`Reading`."""
-    logits, boxes = forward(model, x, device)
-    ids = metrics.predictions(logits)
-    words = metrics.decode(ids, char_map)
-    word_conf, image_conf = confidences(logits)
-    return Reading(ids, words, boxes.astype(numpy.float32), word_conf, image_conf)
+    """Forward ``x`` in test mode and decode with ``char_map``: a ``Reading``
+    (``SEE.predict``, ``chainer_see.links.see.Reading``)."""
+    if device is not None:
+        x = device.send(x)
+    return model.predict(x, char_map=char_map)

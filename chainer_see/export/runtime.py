@@ -12,6 +12,7 @@ import numpy
 
 from chainer_see.config import SEEConfig
 from chainer_see.links.see import SEEOutput
+from chainer_see.links.see import read_output
 from chainer_see.model_io import ModelFileError
 
 INSTALL_HINT = 'pip install -e .[export]'
@@ -107,3 +108,14 @@ class OnnxSEE(object):
         got = dict(zip(self.outputs, self.session.run(self.outputs, {'image': x})))
         return SEEOutput(got.get('logits'), got.get('grids'), got.get('crops'),
                          got.get('boxes'))
+
+    def infer(self, x, return_features=False):
+        """As ``SEE.infer``: the file is a test-mode network already."""
+        if return_features:
+            raise ValueError('an ONNX SEE model has no localization features to return')
+        return self(x)
+
+    def predict(self, images, char_map=None):
+        """As ``SEE.predict``: ``(B, 3, H, W)`` images -> ``Reading``."""
+        out = self(numpy.stack(images) if isinstance(images, (list, tuple)) else images)
+        return read_output(out.logits, out.boxes, char_map or self.config.get_char_map())

@@ -3,8 +3,10 @@ import collections
 
 import chainer
 import chainer.functions as F
+import numpy
 from chainer import backend
 
+from chainer_see.evaluation.metrics import to_numpy
 from chainer_see.functions import affine_grid
 from chainer_see.functions import grid_to_boxes
 from chainer_see.functions import multi_grid_sampler
@@ -23,6 +25,37 @@ boxes: array ``(B, N*V, 4)``, ``(x_min, y_min, x_max, y_max)`` in pixels of the 
     input image (a view's boxes are shifted by the view's offset).
 Region and view axes are folded region-major: index ``n * V + v``.
 """
+
+Reading = collections.namedtuple('Reading', ['ids', 'words', 'boxes', 'word_confidences',
+                                             'confidences'])
+Reading.__doc__ = """What ``SEE.predict`` read in a batch of B images (NumPy, on the CPU).
+
+ids: int32 ``(B, N, T)`` argmax class of every step.
+words: ``B`` lists of N decoded strings (blanks dropped; ``''`` for an empty slot).
+boxes: float32 ``(B, N*V, 4)`` in pixels of the model input, region-major.
+word_confidences: float64 ``(B, N)``: the product over the T steps of the top softmax
+    probability (blank steps included).
+confidences: float64 ``(B,)``, the product of the image's word confidences.
+"""
+
+
+def confidences(logits):
+    """Logits ``(B, N, T, K)`` -> ``(word confidences (B, N), image confidences (B,))``."""
+    z = numpy.asarray(logits, numpy.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    # log of the top softmax probability = -log(sum exp(z - max))
+    log_top = -numpy.log(numpy.exp(z).sum(axis=-1))          # (B, N, T)
+    word = log_top.sum(axis=-1)
+    return numpy.exp(word), numpy.exp(word.sum(axis=-1))
+
+
+def read_output(logits, boxes, char_map):
+    """Logits ``(B, N, T, K)`` and boxes ``(B, N*V, 4)`` -> :class:`Reading`."""
+    logits = to_numpy(logits)
+    ids = logits.argmax(axis=-1).astype(numpy.int32)
+    words = [[char_map.decode(w) for w in image] for image in ids]
+    word_conf, image_conf = confidences(logits)
+    return Reading(ids, words, to_numpy(boxes).astype(numpy.float32), word_conf, image_conf)
 
 
 def _sample_reference(x, theta, out_size):
@@ -121,6 +154,32 @@ class SEE(chainer.Chain):
         if return_features:
             return out, feats
         return out
+
+    def infer(self, x, return_features=False):
+        """``forward`` in test mode without a graph: rotation dropout at its test-time
+        value, batch normalization with its stored statistics.  ``x`` is sent to the
+        model's device.  Every test-mode forward of the project (inference, the training
+        pictures, the IoU report, VisualBackprop) goes through here."""
+        x = self.device.send(x)
+        with chainer.using_config('train', False), chainer.using_config('enable_backprop',
+                                                                        False):
+            return self.forward(x, return_features=return_features)
+
+    def predict(self, images, char_map=None):
+        """Read a batch: ``images`` float32 ``(B, 3, H, W)`` in ``[0, 1]`` at the model's
+        input size (an array, or a list of ``(3, H, W)`` arrays) -> :class:`Reading`
+        (words, boxes in pixels of the input, confidences), as ChainerCV's ``predict``.
+        ``char_map`` decodes the ids (default: the model's own).  Images of other sizes
+        or files go through ``chainer_see.evaluation.predict``, which resizes them."""
+        if isinstance(images, (list, tuple)):
+            images = numpy.stack([to_numpy(im) for im in images]) if images else \
+                numpy.zeros((0, 3) + tuple(self.config.image_size), numpy.float32)
+        shape = tuple(images.shape)
+        if len(shape) != 4 or shape[1] != 3 or shape[2:] != tuple(self.config.image_size):
+            raise ValueError('SEE.predict takes images of shape (B, 3, %d, %d), got %s'
+                             % (tuple(self.config.image_size) + (shape,)))
+        out = self.infer(images)
+        return read_output(out.logits, out.boxes, char_map or self.config.get_char_map())
 
     def boxes(self, grids):
         """Grid array ``(B, N*V, 2, Ho, Wo)`` -> boxes ``(B, N*V, 4)`` in pixels of the image."""

@@ -116,8 +116,7 @@ def localization_heatmaps(model, x):
     masks ``(B, H, W)`` in ``[0, 1]`` over the whole image (the V views of a
     multi-view image side by side).
     """
-    with chainer.using_config('train', False), chainer.no_backprop_mode():
-        out, feats = model(x, return_features=True)
+    out, feats = model.infer(x, return_features=True)
     B = x.shape[0]
     V = model.config.views
     Hv, Wv = model.config.view_size

@@ -5,6 +5,7 @@ import chainer
 import numpy
 import pytest
 
+from chainer_see.links.see import SEE
 from chainer_see.training.extensions.box_iou import BoxIoUReport
 
 
@@ -28,8 +29,9 @@ class _Model(object):
     """Predicts fixed boxes: region 0 = (0, 0, 10, 5), region 1 = (20, 20, 30, 30)."""
     config = types.SimpleNamespace(views=1)
     device = chainer.backend.CpuDevice()
+    infer = SEE.infer          # the extension's forward: SEE's own test-mode forward
 
-    def __call__(self, x):
+    def forward(self, x, return_features=False):
         assert not chainer.config.train
         boxes = numpy.tile(numpy.array([[0, 0, 10, 5], [20, 20, 30, 30]], 'f'),
                            (len(x), 1, 1))

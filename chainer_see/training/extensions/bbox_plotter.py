@@ -24,7 +24,6 @@ import os
 import numpy
 from PIL import Image, ImageDraw, ImageFont
 
-import chainer
 from chainer import backend
 from chainer.training import extension
 
@@ -210,9 +209,7 @@ class BBoxPlotter(extension.Extension):
             from chainer_see.training.visual_backprop import localization_heatmaps
             out, masks = localization_heatmaps(model, x)
         else:
-            with chainer.using_config('train', False), chainer.no_backprop_mode():
-                out = model(x)
-            masks = None
+            out, masks = model.infer(x), None
         return render_rows(self.images, out, self.labels, cfg.get_char_map(), cfg.views,
                            cfg.view_size, heatmaps=masks, true_boxes=self.true_boxes,
                            title=title)

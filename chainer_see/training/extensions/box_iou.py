@@ -87,9 +87,7 @@ class BoxIoUReport(extension.Extension):
         if probe is None:
             return None
         images, labels, true = probe
-        x = self.model.device.send(images)
-        with chainer.using_config('train', False), chainer.no_backprop_mode():
-            out = self.model(x)
+        out = self.model.infer(images)
         pred = chainer.backend.CpuDevice().send(out.boxes)
         views = self.model.config.views
         ious = numpy.concatenate([reading_order_ious(pred[i], true[i], labels[i], views)
