@@ -6,6 +6,9 @@
 - :mod:`~chainer_see.evaluation.evaluate`: ``evaluate.py`` (held-out set of a model,
   figures, ``report.json``, ``predictions.csv``, annotated images).
 - :mod:`~chainer_see.evaluation.predict`: ``predict.py`` (arbitrary image files).
+- :mod:`~chainer_see.evaluation.visual_backprop`: VisualBackprop masks of the
+  localization network (``visual_backprop``, ``localization_heatmaps``) and
+  ``python -m chainer_see.evaluation.visual_backprop``.
 - :mod:`~chainer_see.evaluation.tables`: the paper's Tables 1 and 2.
 - :mod:`~chainer_see.evaluation.draw`: ``draw_boxes`` (image + boxes + words -> image).
 """

@@ -9,9 +9,6 @@
   per-part resets of its state (``optimizer``).
 - ``CurriculumData``: training/validation data per curriculum level (``data``).
 - ``plan_devices``: ``--gpus`` / ``--mpi`` -> devices, updater, communicator (``devices``).
-- ``chainer_see.training.visual_backprop``: VisualBackprop masks (``visual_backprop``,
-  ``localization_heatmaps``) and its command line; imported on first use, so that
-  ``python -m chainer_see.training.visual_backprop`` runs it as a fresh module.
 - Extensions (``extensions``): ``CurriculumSwitch``, ``LocalizationRestart``,
   ``BBoxPlotter``, ``NaNGuard``; snapshots that survive a kill: ``Snapshot``.
 """
@@ -26,10 +23,3 @@ from chainer_see.training.optimizer import (  # noqa: F401
     make_optimizer, reset_update_rules)
 from chainer_see.training.snapshots import Snapshot, latest_snapshot  # noqa: F401
 from chainer_see.training.train_chain import TrainChain  # noqa: F401
-
-
-def __getattr__(name):
-    if name == 'localization_heatmaps':
-        from chainer_see.training.visual_backprop import localization_heatmaps
-        return localization_heatmaps
-    raise AttributeError('module %r has no attribute %r' % (__name__, name))

@@ -264,8 +264,8 @@ def test_scale_down_appends_small_options_after_the_documents_and_drops_devices(
     assert argv_for('python evaluate.py m.npz --gpu 0 --count 500')[2:] == \
         ['m.npz', '--count', '500'] + SMALL['evaluate.py']
     assert argv_for('python train.py --help')[2:] == ['--help']
-    assert argv_for('python -m chainer_see.training.visual_backprop m.npz a.png')[1:] == \
-        ['-m', 'chainer_see.training.visual_backprop', 'm.npz', 'a.png']
+    assert argv_for('python -m chainer_see.evaluation.visual_backprop m.npz a.png')[1:] == \
+        ['-m', 'chainer_see.evaluation.visual_backprop', 'm.npz', 'a.png']
     assert argv_for('python datasets/svhn/prepare.py crops A B', ['--x'])[1:] == \
         [os.path.join(ROOT, 'datasets/svhn/prepare.py'), 'crops', 'A', 'B'] + \
         SMALL['prepare.py'] + ['--x']

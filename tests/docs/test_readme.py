@@ -73,7 +73,7 @@ def test_main_command_writes_what_readme_lists_then_evaluate_predict_heatmaps(wo
     proc = run_doc('python predict.py result/model.npz photo.jpg scan.png', cwd)
     checks.check_predictions(cwd, proc.stdout, ['photo.jpg', 'scan.png'])
 
-    run_doc('python -m chainer_see.training.visual_backprop result/model.npz house.png '
+    run_doc('python -m chainer_see.evaluation.visual_backprop result/model.npz house.png '
             '--out heat.png', cwd)
     assert Image.open(str(cwd / 'heat.png')).size[0] > 0
 

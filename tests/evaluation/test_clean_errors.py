@@ -12,7 +12,7 @@ from PIL import Image
 from chainer_see.evaluation import evaluate as ev_mod
 from chainer_see.evaluation import inference
 from chainer_see.evaluation import predict as pr
-from chainer_see.training import visual_backprop
+from chainer_see.evaluation import visual_backprop
 
 from tests.evaluation import helpers as h
 from tests.model.test_model_io import DAMAGES, _damaged
@@ -55,7 +55,7 @@ def test_model_cut_in_half_is_one_line_from_every_command(files, tmp_path):
     path, _ = _damaged(tmp_path, 'half')
     for cmd in (['evaluate.py', path, '--gt', str(tmp / 'ok.tsv')],
                 ['predict.py', path, str(tmp / 'a.png'), '--out', str(tmp_path / 'pred')],
-                ['-m', 'chainer_see.training.visual_backprop', path, str(tmp / 'a.png'),
+                ['-m', 'chainer_see.evaluation.visual_backprop', path, str(tmp / 'a.png'),
                  '--out', str(tmp_path / 'heat.png')]):
         rc, out, err = _run(*cmd)
         assert rc == 2 and err == ['error: %s: truncated or damaged .npz model file (File is '

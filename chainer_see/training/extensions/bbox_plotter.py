@@ -34,6 +34,7 @@ from chainer_see.evaluation.draw import PLOT_BACKGROUND as BACKGROUND
 from chainer_see.evaluation.draw import PLOT_GAP as GAP
 from chainer_see.evaluation.draw import PLOT_PALETTE as PALETTE
 from chainer_see.evaluation.draw import display_scale, draw_quads, to_uint8
+from chainer_see.evaluation.visual_backprop import localization_heatmaps, overlay
 
 RIGHT = (0, 140, 0)
 WRONG = (200, 0, 0)
@@ -136,7 +137,6 @@ def render_rows(images, output, labels, char_map, views, view_size, heatmaps=Non
         canvas.paste(img, (0, y0))
         x = W * s + GAP
         if heatmaps is not None:
-            from chainer_see.training.visual_backprop import overlay
             hm = Image.fromarray(overlay(images[m], numpy.asarray(cpu.send(heatmaps[m]))))
             hm = hm.resize((W * s, row_h), Image.NEAREST)
             draw_quads(ImageDraw.Draw(hm), corners[m], colors, s, 1)
@@ -206,7 +206,6 @@ class BBoxPlotter(extension.Extension):
         cfg = model.config
         x = model.device.send(self.images)
         if self.heatmaps:
-            from chainer_see.training.visual_backprop import localization_heatmaps
             out, masks = localization_heatmaps(model, x)
         else:
             out, masks = model.infer(x), None

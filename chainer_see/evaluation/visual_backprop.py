@@ -16,7 +16,7 @@ followed by a 3x3 conv.  A last 3x3 deconvolution brings ``conv0``'s map to the 
 
 Command line::
 
-    python -m chainer_see.training.visual_backprop model.npz IMAGE [IMAGE ...] --out heat.png
+    python -m chainer_see.evaluation.visual_backprop model.npz IMAGE [IMAGE ...] --out heat.png
 
 writes, per image, the image, its heat map and the overlay with the predicted boxes
 (``--out`` names a file for one image or a folder for several).
@@ -167,7 +167,7 @@ def main(argv=None):
     from chainer_see.data.errors import EXIT_BAD_INPUT, DataError
     from chainer_see.data.image import load_image
     p = argparse.ArgumentParser(
-        prog='python -m chainer_see.training.visual_backprop',
+        prog='python -m chainer_see.evaluation.visual_backprop',
         description='VisualBackprop heat maps of the localization network of a SEE model: '
                     'per image one PNG with the image and predicted boxes, the heat map, '
                     'and both blended.',

@@ -8,7 +8,7 @@ from PIL import Image
 
 import chainer_see
 from chainer_see import SEEConfig, save_model
-from chainer_see.training.visual_backprop import (
+from chainer_see.evaluation.visual_backprop import (
     localization_heatmaps, main, transition_ops, visual_backprop)
 
 
