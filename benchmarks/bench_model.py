@@ -15,6 +15,13 @@ boxes, the loss and the gradient of every parameter must agree within ``--tolera
 stops the benchmark with exit status 1, so a speed-up is never reported for a step that
 computes something else.  The largest difference is printed beside the speed-up.
 
+The table also gives the step's arithmetic: GFLOP per image (``step_flops``: the
+multiply-adds of every convolution and linear layer of one forward pass, counted by a
+``FunctionHook`` on the plain network, times 2 for FLOP, times 3 for forward plus the
+two backward products), the GFLOP/s it reaches, and that rate as a share of what NumPy's
+sgemm does on this machine, measured in the same run (``sgemm_gflops``: the roofline
+share; OPENBLAS_* settings are printed with it, and left as the environment has them).
+
     python benchmarks/bench_model.py                 # svhn and svhn-grid, B=32
     python benchmarks/bench_model.py --presets svhn --batch 16 --repeats 5
 """
@@ -30,7 +37,9 @@ if __name__ == '__main__' and __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import chainer_see  # noqa: E402  (silences CuPy's notes before chainer is imported)
+import chainer  # noqa: E402
 import chainer.functions as F  # noqa: E402
+from chainer.utils import conv as conv_utils  # noqa: E402
 
 from chainer_see.links import reference_ops  # noqa: E402
 from chainer_see.training.loss import SEELoss  # noqa: E402
@@ -121,6 +130,59 @@ def _reference_terms(spec, g):
     out['outside'] = sum(F.relu(abs(c[:, 0]) - 1) + F.relu(abs(c[:, 1]) - 1)
                          for c in corners) / 4.0
     return out
+
+
+class FlopCounter(chainer.FunctionHook):
+    """Counts the multiply-adds of the convolutions and linear layers run under it
+    (Chainer's own ``Convolution2DFunction`` and ``LinearFunction``: run the network
+    inside ``reference_ops()`` so that every layer is one of them)."""
+
+    name = 'FlopCounter'
+
+    def __init__(self):
+        self.macs = 0
+
+    def forward_preprocess(self, function, in_data):
+        label = type(function).__name__
+        if label == 'Convolution2DFunction':
+            x, W = in_data[0], in_data[1]
+            B, _, H, Wd = x.shape
+            out_c, in_c, kh, kw = W.shape
+            ho = conv_utils.get_conv_outsize(H, kh, function.sy, function.ph,
+                                             function.cover_all, function.dy)
+            wo = conv_utils.get_conv_outsize(Wd, kw, function.sx, function.pw,
+                                             function.cover_all, function.dx)
+            self.macs += B * out_c * ho * wo * in_c * kh * kw
+        elif label == 'LinearFunction':
+            x, W = in_data[0], in_data[1]
+            self.macs += x.shape[0] * W.shape[0] * W.shape[1]
+
+
+def step_flops(model, x):
+    """FLOP of one training step per image: ``2 x 3 x`` the forward pass's multiply-adds
+    of convolutions and linear layers (the backward pass computes two products of the
+    forward's size: the input and the weight gradients)."""
+    counter = FlopCounter()
+    with reference_ops(), counter, chainer.using_config('enable_backprop', False):
+        model(x)
+    return 6.0 * counter.macs / len(x)
+
+
+def sgemm_gflops(n=1024, repeats=5):
+    """GFLOP/s of a float32 ``n x n`` matrix product in NumPy (the best of ``repeats``):
+    the machine's practical peak for the GEMMs a training step is made of."""
+    rng = numpy.random.RandomState(0)
+    a = rng.rand(n, n).astype(numpy.float32)
+    b = rng.rand(n, n).astype(numpy.float32)
+    a.dot(b)
+    best = min(_timed(lambda: a.dot(b)) for _ in range(repeats))
+    return 2.0 * n ** 3 / best / 1e9
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def _time_step(model, loss_fn, x, labels, repeats, warmup):
@@ -235,7 +297,8 @@ def step_inputs(name, config, batch, seed=0):
 
 
 def bench_preset(name, batch, repeats, warmup, seed=0, config=None, tolerance=TOLERANCE):
-    """Returns (fast images/s, baseline images/s, largest difference) for one preset
+    """Returns (fast images/s, baseline images/s, largest difference, GFLOP per image of
+    the step) for one preset
     (``config``: a ``SEEConfig`` replacing the preset's own, for tests).  Raises
     ``Disagreement`` when the two steps differ by more than ``tolerance``."""
     model, spec, x, labels = step_inputs(name, config or chainer_see.SEEConfig.preset(name),
@@ -252,7 +315,8 @@ def bench_preset(name, batch, repeats, warmup, seed=0, config=None, tolerance=TO
         with reference_ops():
             base_t.append(_time_step(model, baseline_loss, x, labels, 1,
                                      warmup if i == 0 else 0))
-    return batch / statistics.median(fast_t), batch / statistics.median(base_t), diff
+    return (batch / statistics.median(fast_t), batch / statistics.median(base_t), diff,
+            step_flops(model, x) / 1e9)
 
 
 def main(argv=None, configs=None):
@@ -277,26 +341,32 @@ def main(argv=None, configs=None):
     if args.batch < 1 or args.repeats < 1 or args.warmup < 0 or not args.tolerance >= 0:
         parser.error('--batch and --repeats must be >= 1, --warmup and --tolerance >= 0')
     rows = []
+    peak = sgemm_gflops()
     for name in args.presets:
         cfg = (configs or {}).get(name) or chainer_see.SEEConfig.preset(name)
         try:
-            fast, base, diff = bench_preset(name, args.batch, args.repeats, args.warmup,
+            fast, base, diff, gflop = bench_preset(name, args.batch, args.repeats, args.warmup,
                                             config=cfg, tolerance=args.tolerance)
         except Disagreement as e:
             print('bench_model.py: %s: %s' % (name, e), file=sys.stderr)
             return 1
         rows.append((name, '%dx%d' % tuple(cfg.image_size), cfg.num_regions, args.batch,
-                     base, fast, fast / base, diff))
+                     base, fast, fast / base, diff, gflop, gflop * fast))
         print('%s done' % name, file=sys.stderr)
     print('| preset | image | N | B | baseline img/s | chainer-see img/s | speed-up '
-          '| largest difference |')
-    print('|---|---|---|---|---|---|---|---|')
-    for name, size, n, b, base, fast, ratio, diff in rows:
-        print('| %s | %s | %d | %d | %.2f | %.2f | %.2fx | %.1e |'
-              % (name, size, n, b, base, fast, ratio, diff))
+          '| largest difference | GFLOP/img | GFLOP/s | roofline share |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
+    for name, size, n, b, base, fast, ratio, diff, gflop, rate in rows:
+        print('| %s | %s | %d | %d | %.2f | %.2f | %.2fx | %.1e | %.2f | %.1f | %.0f %% |'
+              % (name, size, n, b, base, fast, ratio, diff, gflop, rate, 100 * rate / peak))
     print('median of %d repeats after %d warm-up step(s); forward + backward, loss included; '
           'difference: max |fast - plain| / max |plain| of logits, boxes, loss and each '
           'gradient (gradients: over the largest plain gradient)' % (args.repeats, args.warmup))
+    print('roofline: NumPy sgemm (1024x1024, float32) %.1f GFLOP/s on this machine in this '
+          'run; GFLOP/img = 6 x the forward multiply-adds of convolutions and linear '
+          'layers; %s' % (peak, ', '.join('%s=%s' % (k, os.environ.get(k, '(unset)'))
+                                          for k in ('OPENBLAS_NUM_THREADS', 'OPENBLAS_CORETYPE',
+                                                    'OPENBLAS_L2_SIZE'))))
     return 0
 
 

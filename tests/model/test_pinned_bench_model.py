@@ -76,13 +76,16 @@ def test_table_rows_hold_rates_their_ratio_and_the_difference(capsys):
                              '--warmup', '0'], configs=configs) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == ('| preset | image | N | B | baseline img/s | chainer-see img/s | '
-                      'speed-up | largest difference |')
+                      'speed-up | largest difference | GFLOP/img | GFLOP/s | roofline share |')
     cells = [c.strip() for c in out[2].strip('|').split('|')]
     assert cells[:4] == ['svhn', '40x40', '2', '2']
     base, fast, ratio, diff = float(cells[4]), float(cells[5]), cells[6], float(cells[7])
     assert base > 0 and fast > 0
     assert ratio.endswith('x') and float(ratio[:-1]) == pytest.approx(fast / base, abs=0.011)
     assert 0 <= diff <= bench_model.TOLERANCE
+    gflop, rate, share = float(cells[8]), float(cells[9]), cells[10]
+    assert gflop > 0 and rate == pytest.approx(gflop * fast, rel=0.05, abs=0.06)
+    assert share.endswith('%') and 0 < float(share[:-1]) < 1000
 
 
 def test_disagreement_exits_1_naming_the_preset_and_prints_no_table(monkeypatch, capsys):
