@@ -12,7 +12,10 @@ Three figures per preset, all in one process on the same weights:
   (``synthetic-svhn`` / ``synthetic-fsns``): rendering the images, the forward, decoding,
   IoU and the figures, i.e. what ``evaluate.py`` does per image.
 
-Each forward timing is the median of ``--repeats`` runs after ``--warmup`` untimed ones;
+Before timing, the two forwards are compared: logits and boxes must agree within
+``--tolerance`` (``max |fast - plain| / max |plain|``, as ``bench_model.py``); a larger
+difference stops the benchmark with exit status 1, and the largest difference is printed
+beside the speed-up.  Each forward timing is the median of ``--repeats`` runs after ``--warmup`` untimed ones;
 the two forward variants are interleaved so that load changes on a shared machine hit
 both alike.  Weights are the random initialization (speed does not depend on them).
 
@@ -40,6 +43,7 @@ if __name__ == '__main__' and __package__ in (None, ''):
 
 import chainer_see  # noqa: E402  (silences CuPy's notes before chainer is imported)
 
+from benchmarks.bench_model import Disagreement, TOLERANCE, difference  # noqa: E402
 from chainer_see.evaluation import inference  # noqa: E402
 from chainer_see.evaluation.evaluate import evaluate_model, open_evaluation_set  # noqa: E402
 from chainer_see.links import reference_ops  # noqa: E402
@@ -58,10 +62,25 @@ def _timed(fn):
     return time.perf_counter() - t0
 
 
-def bench_forward(model, batch, repeats, warmup, seed=0):
-    """Returns ``(ours images/s, plain Chainer images/s)`` of the test-mode forward."""
+def forward_difference(model, x):
+    """The largest difference (``bench_model.difference``) between the logits and boxes
+    of the test-mode forward with the project's operations and with plain Chainer."""
+    fast = inference.forward(model, x)
+    with reference_ops():
+        plain = inference.forward(model, x)
+    return max(difference(a, b) for a, b in zip(fast, plain))
+
+
+def bench_forward(model, batch, repeats, warmup, seed=0, tolerance=TOLERANCE):
+    """Returns ``(ours images/s, plain Chainer images/s, largest difference)`` of the
+    test-mode forward; raises ``Disagreement`` when the two differ by more than
+    ``tolerance``."""
     H, W = model.config.image_size
     x = numpy.random.RandomState(seed).rand(batch, 3, H, W).astype(numpy.float32)
+    diff = forward_difference(model, x)
+    if not diff <= tolerance:
+        raise Disagreement('the fast and the plain forward differ by %.2e (tolerance %.0e)'
+                           % (diff, tolerance))
 
     def ours():
         inference.forward(model, x)
@@ -76,7 +95,7 @@ def bench_forward(model, batch, repeats, warmup, seed=0):
     for _ in range(repeats):
         t_ours.append(_timed(ours))
         t_plain.append(_timed(plain))
-    return batch / statistics.median(t_ours), batch / statistics.median(t_plain)
+    return batch / statistics.median(t_ours), batch / statistics.median(t_plain), diff
 
 
 def bench_onnxruntime(model, batch, repeats, warmup, seed=0):
@@ -143,6 +162,9 @@ def main(argv=None, configs=None):
     parser.add_argument('--repeats', type=int, default=5,
                         help='timed forwards per variant; the median is reported')
     parser.add_argument('--warmup', type=int, default=1, help='untimed forwards per variant')
+    parser.add_argument('--tolerance', type=float, default=TOLERANCE,
+                        help='largest difference allowed between the fast and the plain '
+                             'forward (logits and boxes, max |fast - plain| / max |plain|)')
     parser.add_argument('--loop-batches', type=int, default=4,
                         help='the evaluate loop runs on this many batches of images '
                              '(0 = skip it; not run with --onnxruntime)')
@@ -170,21 +192,27 @@ def main(argv=None, configs=None):
                         + bench_onnxruntime(model, args.batch_size, args.repeats, args.warmup))
             print('%s done' % name, file=sys.stderr)
             continue
-        ours, plain = bench_forward(model, args.batch_size, args.repeats, args.warmup)
+        try:
+            ours, plain, diff = bench_forward(model, args.batch_size, args.repeats,
+                                              args.warmup, tolerance=args.tolerance)
+        except Disagreement as e:
+            print('bench_inference.py: %s: %s' % (name, e), file=sys.stderr)
+            return 1
         loop = (bench_loop(model, DATASETS[name], args.batch_size,
                            args.batch_size * args.loop_batches) if args.loop_batches else None)
         rows.append((name, '%dx%d' % (H, W), cfg.views, cfg.num_regions, args.batch_size,
-                     plain, ours, ours / plain, loop))
+                     plain, ours, ours / plain, diff, loop))
         print('%s done' % name, file=sys.stderr)
     if args.onnxruntime:
         onnx_table(rows, args)
         return 0
     print('| preset | image | views | N | B | plain Chainer img/s | forward img/s | speed-up '
-          '| evaluate loop img/s |')
-    print('|---|---|---|---|---|---|---|---|---|')
-    for name, size, v, n, b, plain, ours, ratio, loop in rows:
-        print('| %s | %s | %d | %d | %d | %.2f | %.2f | %.2fx | %s |' % (
-            name, size, v, n, b, plain, ours, ratio, 'n/a' if loop is None else '%.2f' % loop))
+          '| largest difference | evaluate loop img/s |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
+    for name, size, v, n, b, plain, ours, ratio, diff, loop in rows:
+        print('| %s | %s | %d | %d | %d | %.2f | %.2f | %.2fx | %.1e | %s |' % (
+            name, size, v, n, b, plain, ours, ratio, diff,
+            'n/a' if loop is None else '%.2f' % loop))
     print('forward: median of %d repeats after %d warm-up run(s), test mode, no graph; '
           'evaluate loop: %d batches of synthetic images, rendering included'
           % (args.repeats, args.warmup, args.loop_batches))

@@ -27,8 +27,9 @@ def test_main_prints_the_table(capsys):
     assert not out[3].endswith('| n/a |')
     for row in out[2:4]:
         cells = _cells(row)
-        plain, ours, ratio, loop = float(cells[5]), float(cells[6]), cells[7], float(cells[8])
+        plain, ours, ratio, loop = float(cells[5]), float(cells[6]), cells[7], float(cells[9])
         assert plain > 0 and ours > 0 and loop > 0
+        assert 0 <= float(cells[8]) <= bench_inference.TOLERANCE
         # the speed-up is forward / plain of the unrounded rates (printed to 0.01)
         assert ratio.endswith('x')
         assert float(ratio[:-1]) == pytest.approx(ours / plain, rel=0.01 / min(ours, plain)
@@ -78,4 +79,21 @@ def test_rates_and_ratio_on_a_fixed_clock(monkeypatch, capsys):
                                 configs={'svhn': h.tiny_svhn_config()}) == 0
     cells = _cells(capsys.readouterr().out.splitlines()[2])
     # plain 2 / 0.4, forward 2 / 0.1, their ratio, the loop 4 images / 0.5 s
-    assert cells[5:] == ['5.00', '20.00', '4.00x', '8.00']
+    assert cells[5:8] + cells[9:] == ['5.00', '20.00', '4.00x', '8.00']
+
+
+def test_a_forward_that_computes_something_else_stops_the_benchmark(monkeypatch, capsys):
+    import types
+    from chainer_see.links import ops
+    real = ops.fast_pooling
+
+    def off_by_a_thousandth(*args, **kwargs):     # the project's operation only
+        return real.average_pooling_2d(*args, **kwargs) * 1.001
+    monkeypatch.setattr(ops, 'fast_pooling', types.SimpleNamespace(
+        average_pooling_2d=off_by_a_thousandth, max_pooling_2d=real.max_pooling_2d))
+    assert bench_inference.main(['--presets', 'svhn', '--batch-size', '2', '--repeats', '1',
+                                 '--loop-batches', '0'],
+                                configs={'svhn': h.tiny_svhn_config()}) == 1
+    captured = capsys.readouterr()
+    assert 'svhn: the fast and the plain forward differ by' in captured.err
+    assert '| preset |' not in captured.out
