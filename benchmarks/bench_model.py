@@ -24,6 +24,13 @@ share; OPENBLAS_* settings are printed with it, and left as the environment has 
 
     python benchmarks/bench_model.py                 # svhn and svhn-grid, B=32
     python benchmarks/bench_model.py --presets svhn --batch 16 --repeats 5
+    python benchmarks/bench_model.py --ablation     # each fast operation on its own
+
+``--ablation`` times the step with every fast operation, then with one operation at a
+time switched to its plain version (``reference_ops(only=(op,))``), interleaved; an
+operation's speed-up is the whole step's rate with it over the rate without it.  The
+house rule: an operation stays only where it pays at least ``KEEP`` (1.15x) of the whole
+step on its own, at least in one preset.
 """
 import argparse
 import os
@@ -42,6 +49,7 @@ import chainer.functions as F  # noqa: E402
 from chainer.utils import conv as conv_utils  # noqa: E402
 
 from chainer_see.links import reference_ops  # noqa: E402
+from chainer_see.links.ops import OPS  # noqa: E402
 from chainer_see.training.loss import SEELoss  # noqa: E402
 
 
@@ -319,6 +327,42 @@ def bench_preset(name, batch, repeats, warmup, seed=0, config=None, tolerance=TO
             step_flops(model, x) / 1e9)
 
 
+#: an operation stays where it speeds the whole step up at least this much on its own
+KEEP = 1.15
+
+
+def ablation(name, batch, repeats, warmup, seed=0, config=None):
+    """``{op: (images/s with every fast operation, images/s with op plain)}`` of the
+    training step of preset ``name``, each op switched alone, interleaved repeats."""
+    model, spec, x, labels = step_inputs(name, config or chainer_see.SEEConfig.preset(name),
+                                         batch, seed)
+    variants = [None] + list(OPS)
+    times = {v: [] for v in variants}
+    for i in range(repeats):
+        for v in variants:
+            with reference_ops(only=() if v is None else (v,)):
+                times[v].append(_time_step(model, spec, x, labels, 1,
+                                           warmup if i == 0 else 0))
+    fast = batch / statistics.median(times[None])
+    return {op: (fast, batch / statistics.median(times[op])) for op in OPS}
+
+
+def ablation_table(results, repeats):
+    """Print ``--ablation``'s table from ``{preset: ablation(...)}``."""
+    names = list(results)
+    print('| operation | ' + ' | '.join('%s: speed-up of the step' % n for n in names)
+          + ' | keep (>= %.2fx somewhere) |' % KEEP)
+    print('|---|' + '---|' * len(names) + '---|')
+    for op in OPS:
+        ratios = [results[n][op][0] / results[n][op][1] for n in names]
+        print('| %s | %s | %s |' % (op, ' | '.join('%.2fx' % r for r in ratios),
+                                   'yes' if max(ratios) >= KEEP else 'no'))
+    print('speed-up: images/s of the training step with every fast operation over images/s '
+          'with this one plain; median of %d interleaved repeats; %s' % (repeats, ', '.join(
+              '%s all fast %.2f img/s' % (n, next(iter(results[n].values()))[0])
+              for n in names)))
+
+
 def main(argv=None, configs=None):
     """``configs``: optional ``{preset: SEEConfig}`` replacing the presets' own (tests).
     Returns the exit status: 0, or 1 when a preset's fast and plain steps disagree."""
@@ -337,9 +381,19 @@ def main(argv=None, configs=None):
                              'step (logits, boxes, loss, every gradient; max |fast - plain| '
                              'over max |plain|, gradients over the largest plain gradient; '
                              'default %.0e)' % TOLERANCE)
+    parser.add_argument('--ablation', action='store_true',
+                        help='time each fast operation on its own instead (see above)')
     args = parser.parse_args(argv)
     if args.batch < 1 or args.repeats < 1 or args.warmup < 0 or not args.tolerance >= 0:
         parser.error('--batch and --repeats must be >= 1, --warmup and --tolerance >= 0')
+    if args.ablation:
+        results = {}
+        for name in args.presets:
+            cfg = (configs or {}).get(name) or chainer_see.SEEConfig.preset(name)
+            results[name] = ablation(name, args.batch, args.repeats, args.warmup, config=cfg)
+            print('%s done' % name, file=sys.stderr)
+        ablation_table(results, args.repeats)
+        return 0
     rows = []
     peak = sgemm_gflops()
     for name in args.presets:

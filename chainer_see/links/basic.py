@@ -22,7 +22,7 @@ class Conv2D(L.Convolution2D):
     """``L.Convolution2D(in_channels, out_channels, ksize, stride, pad)``, fast on CPU."""
 
     def forward(self, x):
-        if (ops.using_reference_ops() or backend.get_array_module(x) is not numpy
+        if (ops.using_reference_ops('conv') or backend.get_array_module(x) is not numpy
                 or self.W.array is None or self.dilate != (1, 1) or self.groups != 1):
             return super(Conv2D, self).forward(x)
         return fast_conv.conv2d(x, self.W, self.b, stride=self.stride, pad=self.pad)
@@ -35,7 +35,7 @@ class BatchNorm2D(L.BatchNormalization):
     """
 
     def forward(self, x, relu=False, **kwargs):
-        if (kwargs or not chainer.config.train or ops.using_reference_ops()
+        if (kwargs or not chainer.config.train or ops.using_reference_ops('batch_norm')
                 or chainer.config.in_recomputing or x.ndim != 4
                 or backend.get_array_module(x) is not numpy or self.avg_mean is None
                 or self.axis not in (None, (0, 2, 3))):

@@ -170,7 +170,7 @@ class RecognitionNet(chainer.Chain):
         hs = lstm_steps(self.lstm, x=h, steps=T)
         if self.backward_lstm:
             hs = lstm_steps(self.blstm, xs=hs[::-1])[::-1]
-        if ops.using_reference_ops():
+        if ops.using_reference_ops('classifier'):
             return F.stack([self.classifier(v) for v in hs], axis=1)
         y = self.classifier(F.reshape(F.stack(hs, axis=1), (M * T, -1)))
         return F.reshape(y, (M, T, K))

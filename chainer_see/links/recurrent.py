@@ -22,7 +22,7 @@ def lstm_steps(lstm, xs=None, x=None, steps=None):
     if xs is None and (x is None or steps is None):
         raise ValueError('lstm_steps needs xs, or x and steps')
     n = steps if xs is None else len(xs)
-    if ops.using_reference_ops():
+    if ops.using_reference_ops('lstm'):
         lstm.reset_state()
         hs = [lstm(x if xs is None else xs[t]) for t in range(n)]
         lstm.reset_state()

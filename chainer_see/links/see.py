@@ -127,7 +127,7 @@ class SEE(chainer.Chain):
             xv = x
         loc = self.localization_net(xv, return_features=return_features)
         theta, feats = loc if return_features else (loc, None)      # (B*V, N, 2, 3)
-        if ops.using_reference_ops():
+        if ops.using_reference_ops('sampler'):
             grids, crops = _sample_reference(xv, theta, cfg.crop_size)
         else:
             grids = affine_grid(theta, cfg.crop_size)                # (B*V, N, 2, Ho, Wo)
