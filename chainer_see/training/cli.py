@@ -25,8 +25,8 @@ import sys
 from chainer_see.cli_types import count, fraction, image_size, non_negative, positive, positive_int
 from chainer_see.config import PRESETS as MODEL_PRESET_TABLE
 from chainer_see.data.errors import EXIT_BAD_INPUT
-from chainer_see.training.build import COMMON_DEFAULTS
-from chainer_see.training.build import TRAINING_DEFAULTS
+from chainer_see.training.options import COMMON_DEFAULTS
+from chainer_see.training.options import TRAINING_DEFAULTS
 from chainer_see.training.data import LOADERS
 from chainer_see.training.extensions.curriculum import RULES as CURRICULUM_RULES
 from chainer_see.training.extensions.nan_guard import LOSS_WINDOW

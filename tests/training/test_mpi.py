@@ -55,7 +55,7 @@ def test_two_ranks_train_and_hold_identical_weights(tmp_path):
     a, weights = train_two_ranks(out, '--plot-images', '1')
     # ... and training moved them away from the initial (seed 0) weights
     import chainer_see
-    from chainer_see.training.build import _seeded
+    from chainer_see.training.assembly import seeded as _seeded
     with _seeded(0):
         fresh = chainer_see.SEE(chainer_see.load_model(os.path.join(out, 'model.npz')).config)
     init = {name.lstrip('/'): p.array for name, p in fresh.namedparams()}
