@@ -35,7 +35,7 @@ from chainer_see.data.errors import EXIT_BAD_INPUT, DataError, error_line
 from chainer_see.data.image import check_size, open_image, pil_to_array
 from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference
-from chainer_see.evaluation.evaluate import HelpFormatter, check_output_folder
+from chainer_see.evaluation.cli_checks import HelpFormatter, check_output_folder
 from chainer_see import zoo
 from chainer_see.config import PRESETS as MODEL_PRESETS
 
