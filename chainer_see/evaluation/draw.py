@@ -124,7 +124,28 @@ def draw_boxes(image, boxes, texts=None, views=1, true_boxes=None, caption=None,
 
     # boxes reaching out of the image (common for young models) get a grey margin
     every = boxes if tboxes is None else numpy.concatenate([boxes, tboxes])
-    ox = oy = 0
+    img, ox, oy = _with_margin(img, every, sx, sy, lw, margin)
+    draw = ImageDraw.Draw(img)
+
+    def scaled(b):   # pixel-centre coordinates -> edge coordinates of the drawing
+        return [(b[0] + 0.5) * sx + ox, (b[1] + 0.5) * sy + oy,
+                (b[2] + 0.5) * sx + ox, (b[3] + 0.5) * sy + oy]
+
+    if tboxes is not None:
+        _draw_true_boxes(draw, [scaled(b) for b in tboxes], lw)
+    labels = _draw_regions(draw, [scaled(b) for b in boxes], texts, views, show_empty, lw)
+    # labels after all boxes, so that no box line crosses a word
+    _draw_labels(draw, labels, f, img.size)
+    if caption:
+        img = _add_caption(img, caption, font(max(12, int(fsize * 0.8))))
+    return img
+
+
+def _with_margin(img, every, sx, sy, lw, margin):
+    """``(image, ox, oy)``: ``img`` on a grey canvas wide enough for the boxes ``every``
+    (pixel-centre coordinates of the source, scaled by ``sx``, ``sy``), by at most
+    ``margin`` of its width or height per side; ``ox``, ``oy``: where ``img`` lies on it."""
+    Ws, Hs = img.size
     if margin > 0 and len(every):
         e = (every + 0.5) * [sx, sy, sx, sy]
         need = [-e[:, [0, 2]].min(), -e[:, [1, 3]].min(),
@@ -135,29 +156,29 @@ def draw_boxes(image, boxes, texts=None, views=1, true_boxes=None, caption=None,
             canvas = Image.new('RGB', (Ws + pad[0] + pad[2], Hs + pad[1] + pad[3]),
                                MARGIN_COLOUR)
             canvas.paste(img, (pad[0], pad[1]))
-            img, ox, oy = canvas, pad[0], pad[1]
-    Wc, Hc = img.size
-    draw = ImageDraw.Draw(img)
+            return canvas, pad[0], pad[1]
+    return img, 0, 0
 
-    def scaled(b):   # pixel-centre coordinates -> edge coordinates of the drawing
-        return [(b[0] + 0.5) * sx + ox, (b[1] + 0.5) * sy + oy,
-                (b[2] + 0.5) * sx + ox, (b[3] + 0.5) * sy + oy]
 
-    if tboxes is not None:
-        for b in tboxes:
-            x0, y0, x1, y1 = scaled(b)
-            draw.rectangle([x0 - 1, y0 - 1, x1 + 1, y1 + 1], outline=(0, 0, 0), width=1)
-            _dashed_rect(draw, (x0, y0, x1, y1), TRUE_BOX_COLOUR, max(1, lw // 2), 3 * lw)
+def _draw_true_boxes(draw, edges, lw):
+    """True boxes (edge coordinates of the drawing): dashed white with a dark edge."""
+    for x0, y0, x1, y1 in edges:
+        draw.rectangle([x0 - 1, y0 - 1, x1 + 1, y1 + 1], outline=(0, 0, 0), width=1)
+        _dashed_rect(draw, (x0, y0, x1, y1), TRUE_BOX_COLOUR, max(1, lw // 2), 3 * lw)
 
+
+def _draw_regions(draw, edges, texts, views, show_empty, lw):
+    """The predicted boxes (edge coordinates, region-major) in their region's colour;
+    returns their labels ``(text, colour, x, top, bottom)`` for :func:`_draw_labels`."""
     labels = []
-    for r, b in enumerate(boxes):
+    for r, b in enumerate(edges):
         n = r // views
         colour = PALETTE[n % len(PALETTE)]
         word = None if texts is None else texts[n]
         empty = word == ''
         if empty and not show_empty:
             continue
-        x0, y0, x1, y1 = scaled(b)
+        x0, y0, x1, y1 = b
         x0, x1 = min(x0, x1), max(x0, x1)
         y0, y1 = min(y0, y1), max(y0, y1)
         if empty:
@@ -168,8 +189,14 @@ def draw_boxes(image, boxes, texts=None, views=1, true_boxes=None, caption=None,
                            outline=colour, width=lw)
         text = '%d' % (n + 1) if word is None else '%d: %s' % (n + 1, word if word else '-')
         labels.append((text, colour, x0 - lw, y0 - lw, y1 + lw))
-    # labels after all boxes, so that no box line crosses a word; a label that would
-    # cover an earlier one (regions with the same box) moves down below it
+    return labels
+
+
+def _draw_labels(draw, labels, f, size):
+    """Each label on its colour above its box (below when no room, inside the drawing of
+    ``size``); a label that would cover an earlier one (regions with the same box)
+    moves down below it."""
+    Wc, Hc = size
     placed = []
     for text, colour, x, top, bottom in labels:
         l, t, r, btm = draw.textbbox((0, 0), text, font=f)
@@ -184,9 +211,6 @@ def draw_boxes(image, boxes, texts=None, views=1, true_boxes=None, caption=None,
         placed.append((x, y, x + tw, y + th))
         draw.rectangle([x, y, x + tw - 1, y + th - 1], fill=colour)
         draw.text((x + 2 - l, y + 2 - t), text, font=f, fill=_text_colour(colour))
-    if caption:
-        img = _add_caption(img, caption, font(max(12, int(fsize * 0.8))))
-    return img
 
 
 def _add_caption(img, caption, f):
