@@ -72,6 +72,53 @@ def _draw_true(draw, boxes, scale):
                        outline=(255, 255, 255), width=1)
 
 
+def _draw_image_panels(canvas, image, heatmap, corners, true_boxes, colors, s, y0):
+    """The image (``s`` times enlarged) with the predicted quadrilaterals and the true
+    boxes, and the heat map panel when ``heatmap`` is given, pasted at row ``y0``;
+    returns the x where the crops begin."""
+    H, W = image.shape[1:]
+    row_h = H * s
+    img = to_uint8(image).resize((W * s, row_h), Image.NEAREST)
+    d = ImageDraw.Draw(img)
+    if true_boxes is not None:
+        _draw_true(d, numpy.asarray(true_boxes), s)
+    draw_quads(d, corners, colors, s, 2 if s > 1 else 1)
+    canvas.paste(img, (0, y0))
+    x = W * s + GAP
+    if heatmap is not None:
+        hm = Image.fromarray(overlay(image, heatmap))
+        hm = hm.resize((W * s, row_h), Image.NEAREST)
+        draw_quads(ImageDraw.Draw(hm), corners, colors, s, 1)
+        canvas.paste(hm, (x, y0))
+        x += W * s + GAP
+    return x
+
+
+def _draw_region_cells(canvas, draw, crops, reads, colors, views, where, cell, crops_w,
+                       font):
+    """Per region of one image (``where``: ``(x, y0, row_h)``): its ``views`` crops,
+    ``cell`` ``(w, h)`` each, framed in its colour, then what was read (green when
+    right, red when not) over the label (``reads``: ``(read, label, right)``)."""
+    x, y0, row_h = where
+    cw, ch = cell
+    N = len(reads)
+    band = row_h / float(N)
+    for n in range(N):
+        yc = y0 + int(n * band + (band - ch) / 2)
+        for v in range(views):
+            r = n * views + v
+            crop = to_uint8(crops[r]).resize((cw, ch), Image.BILINEAR)
+            cx = x + v * (cw + 4)
+            draw.rectangle([cx, yc, cx + cw + 3, yc + ch + 3], fill=colors[r])
+            canvas.paste(crop, (cx + 2, yc + 2))
+        tx = x + crops_w + GAP
+        ty = y0 + int(n * band + band / 2)
+        read, label, ok = reads[n]
+        pred = read or '(empty)'
+        draw.text((tx, ty - font.size - 1), pred, fill=RIGHT if ok else WRONG, font=font)
+        draw.text((tx, ty + 1), 'label ' + (label or '(empty)'), fill=GREY, font=font)
+
+
 def render_rows(images, output, labels, char_map, views, view_size, heatmaps=None,
                 true_boxes=None, title=''):
     """The PNG of one step: a title line, then one row per image (module docstring).
@@ -129,35 +176,12 @@ def render_rows(images, output, labels, char_map, views, view_size, heatmaps=Non
     colors = [PALETTE[(r // views) % len(PALETTE)] for r in range(N * views)]
     for m in range(M):
         y0 = title_h + m * (row_h + GAP)
-        img = to_uint8(images[m]).resize((W * s, row_h), Image.NEAREST)
-        d = ImageDraw.Draw(img)
-        if true_boxes is not None and true_boxes[m] is not None:
-            _draw_true(d, numpy.asarray(true_boxes[m]), s)
-        draw_quads(d, corners[m], colors, s, 2 if s > 1 else 1)
-        canvas.paste(img, (0, y0))
-        x = W * s + GAP
-        if heatmaps is not None:
-            hm = Image.fromarray(overlay(images[m], numpy.asarray(cpu.send(heatmaps[m]))))
-            hm = hm.resize((W * s, row_h), Image.NEAREST)
-            draw_quads(ImageDraw.Draw(hm), corners[m], colors, s, 1)
-            canvas.paste(hm, (x, y0))
-            x += W * s + GAP
-        band = row_h / float(N)
-        for n in range(N):
-            yc = y0 + int(n * band + (band - ch) / 2)
-            for v in range(views):
-                r = n * views + v
-                crop = to_uint8(crops[m, r]).resize((cw, ch), Image.BILINEAR)
-                cx = x + v * (cw + 4)
-                draw.rectangle([cx, yc, cx + cw + 3, yc + ch + 3], fill=colors[r])
-                canvas.paste(crop, (cx + 2, yc + 2))
-            tx = x + crops_w + GAP
-            ty = y0 + int(n * band + band / 2)
-            ok = bool(right[m, n])
-            pred = pred_text[m][n] or '(empty)'
-            draw.text((tx, ty - font.size - 1), pred, fill=RIGHT if ok else WRONG, font=font)
-            draw.text((tx, ty + 1), 'label ' + (label_text[m][n] or '(empty)'), fill=GREY,
-                      font=font)
+        heatmap = None if heatmaps is None else numpy.asarray(cpu.send(heatmaps[m]))
+        x = _draw_image_panels(canvas, images[m], heatmap, corners[m],
+                               None if true_boxes is None else true_boxes[m], colors, s, y0)
+        reads = [(pred_text[m][n], label_text[m][n], bool(right[m, n])) for n in range(N)]
+        _draw_region_cells(canvas, draw, crops[m], reads, colors, views, (x, y0, row_h),
+                           (cw, ch), crops_w, font)
     return canvas
 
 
