@@ -67,7 +67,7 @@ def add(source, name, folder=None):
                        'stored_dtype': numpy.dtype(STORED_DTYPE).name}
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, name + '.npz')
-    save_model(model, path, metadata=metadata, dtype=STORED_DTYPE)
+    save_model(model, path, metadata=metadata, dtype=STORED_DTYPE, compress=True)
     return path
 
 

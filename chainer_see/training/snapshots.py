@@ -33,6 +33,7 @@ import chainer
 from chainer.training import extension
 
 from chainer_see.atomic import atomic_file
+from chainer_see.model_io import COMPRESS
 from chainer_see.training.extensions.nan_guard import NonFiniteError
 from chainer_see.training.extensions.nan_guard import first_non_finite_param
 
@@ -118,7 +119,7 @@ def remove_stale_temporaries(folder):
                 pass
 
 
-def save_npz_atomic(path, target, compression=True):
+def save_npz_atomic(path, target, compression=COMPRESS):
     """``chainer.serializers.save_npz`` through a synced temporary file and a rename."""
     with atomic_file(path, sync=True) as f:
         chainer.serializers.save_npz(f, target, compression=compression)

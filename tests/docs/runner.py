@@ -22,8 +22,8 @@ from tests.docs.commands import ROOT, Command, collapse, command
 
 #: options appended to every run of a script (by file name)
 SMALL = {
-    # one validation (at the end), one snapshot (the one written at the end): model and
-    # snapshot files are written compressed, which is most of a tiny run's time
+    # one validation (at the end), one snapshot (the one written at the end): writing the
+    # model and snapshot files is most of a tiny run's time
     'train.py': ['--iterations', '2', '--batch-size', '2', '--validation-size', '4',
                  '--test-interval', '2', '--snapshot-interval', '1000', '--plot-images', '1'],
     'evaluate.py': ['--count', '8', '--no-progress'],
