@@ -124,8 +124,9 @@ class SEETraining(object):
         o = self.options
         model_preset, loss_preset, image_size = choose_presets(o)
         self.levels = assembly.make_levels(o, image_size, self._given_levels)
-        model_preset = assembly.settle_model_preset(       # files: read at the guessed
-            self.levels, model_preset, resize=self._given_levels is None)  # preset's size
+        # files (not given levels) are read again at the size of a guessed preset
+        model_preset = assembly.settle_model_preset(self.levels, model_preset,
+                                                    resize=self._given_levels is None)
         if presets.is_path(o.dataset):
             loss_preset = path_loss_preset(model_preset)
         self.loss_preset = loss_preset
