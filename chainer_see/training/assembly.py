@@ -151,9 +151,7 @@ def validation_iterator(data, level, batch_size):
 def predicted_boxes(model, images, image_size):
     """The boxes ``model`` predicts for ``images`` (test mode, no graph), in units of
     the image side (``image_size``: ``(H, W)``); float64 on the CPU."""
-    x = model.device.send(images)
-    with chainer.using_config('train', False), chainer.no_backprop_mode():
-        out = model(x)
+    out = model.infer(images)
     boxes = numpy.asarray(chainer.backend.CpuDevice().send(out.boxes), dtype=numpy.float64)
     H, W = image_size
     return boxes / numpy.array([W - 1, H - 1, W - 1, H - 1], dtype=numpy.float64)
