@@ -41,7 +41,7 @@ SHORTCUTS = ('code', 'identity')
 POOLINGS = ('code', 'paper')
 ROTATION_DROPOUTS = ('code', 'sample', 'none')
 BACKBONES = ('small-resnet', 'resnet18', 'resnet152')
-HEADS = ('lstm', 'independent')
+HEADS = ('lstm', 'independent', 'ctc')
 SLOT_LAYOUTS = ('none', 'grid')
 CHAR_MAP_NAMES = ('svhn', 'fsns')
 
@@ -105,7 +105,10 @@ class SEEConfig(object):
         rec_units: width of the recognition feature (``fc1``) and of its LSTM(s)
             (SVHN 256, FSNS 512).
         head: ``'lstm'`` (code: an LSTM run T steps on the same feature and one shared
-            classifier) or ``'independent'`` (paper: T independent softmax classifiers).
+            classifier), ``'independent'`` (paper: T independent softmax classifiers)
+            or ``'ctc'`` (this project's, issue 20: a CRNN-style column reader trained
+            with CTC; its logits have ``2T + 1`` column steps instead of T, see
+            ``RecognitionNet``; ``rec_units`` does not apply to it).
         backward_lstm: FSNS code: a second LSTM (``blstm``, the published name) runs
             backwards over the T outputs of the first and the classifier reads its
             outputs, put back in forward order (``'lstm'`` head only).

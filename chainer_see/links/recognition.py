@@ -1,4 +1,6 @@
 """The recognition network: reads T characters from each region crop."""
+import numpy
+
 import chainer
 import chainer.functions as F
 import chainer.links as L
@@ -14,6 +16,37 @@ from chainer_see.links.residual import ResidualBlock
 SMALL_RESNET_BLOCKS = ((32, 32, 1), (32, 64, 1), (64, 128, 1))
 RESNET18_BLOCKS = ((64, 64, 1), (64, 64, 1), (64, 128, 2), (128, 128, 1),
                    (128, 256, 2), (256, 256, 1), (256, 512, 2), (512, 512, 1))
+
+
+#: units of each direction of the ``'ctc'`` head's 2-layer bidirectional LSTM (CRNN)
+CTC_LSTM_UNITS = 256
+#: layers of that LSTM
+CTC_LSTM_LAYERS = 2
+
+
+def ctc_columns(num_chars):
+    """Column steps of the ``'ctc'`` head for ``num_chars`` = T: ``2T + 1``, the most a
+    CTC path of T labels can need (T labels, a blank between every two, and one at
+    each end), so every label of length <= T fits, repeated characters included."""
+    return 2 * int(num_chars) + 1
+
+
+def column_interpolation(width, columns):
+    """Fixed ``(columns, width)`` float32 matrix of the linear interpolation that
+    resamples ``width`` feature columns to ``columns`` columns (ends aligned: output
+    column j sits at input position ``j (width - 1) / (columns - 1)``; each row holds
+    the weights of the two neighbouring input columns, summing to 1; ``width == 1``
+    repeats the single column)."""
+    A = numpy.zeros((columns, width), numpy.float32)
+    if width == 1 or columns == 1:
+        A[:, 0] = 1.0
+        return A
+    pos = numpy.arange(columns, dtype=numpy.float64) * (width - 1) / (columns - 1)
+    left = numpy.minimum(numpy.floor(pos).astype(int), width - 2)
+    frac = pos - left
+    A[numpy.arange(columns), left] = 1.0 - frac
+    A[numpy.arange(columns), left + 1] += frac
+    return A
 
 
 #: the smallest crop side ResNet-152 reads (its 3x3 max pool needs 2 pixels after conv1)
@@ -95,6 +128,25 @@ class RecognitionNet(chainer.Chain):
       step.
     * ``'independent'`` (paper): ``classifiers``, T independent softmax classifiers
       (stored as one Linear(rec_units, T*K)).
+    * ``'ctc'`` (this project's, issue 20; CRNN, Shi et al. 2015): no ``fc1``.  The
+      backbone's feature map *before* its last pooling (small-resnet: ``rs3``'s output,
+      before the 5x5 average pool; resnet18: ``rs8``'s, before the global pool;
+      resnet152: ``res5``, before ``pool5``) is averaged over its height: a sequence
+      of ``w`` columns of C features; the V views of a region are joined on the
+      channel axis per column (``V*C`` features).  The sequence is resampled to exactly
+      ``W_ctc = 2T + 1`` columns (:func:`ctc_columns`: room for any label of up to T
+      characters, repeats included) by a fixed linear-interpolation matrix
+      (:func:`column_interpolation`) applied with ``F.linear``: ``w`` is small (a few
+      columns) and rarely divides ``2T + 1``, so repeating columns by an integer factor
+      would not land on ``2T + 1``; a fixed matrix gives that length from any ``w``, is
+      differentiable, runs the same on CPU and GPU, and has no parameter, so
+      ``set_num_chars`` only changes the matrix (``F.resize_images`` is not used: it is
+      broken on current NumPy).  Then ``bilstm``, ``L.NStepBiLSTM(2, V*C, 256,
+      dropout=0)``, over the columns, and ``classifier``, ``L.Linear(512, K)`` on every
+      column.  The logits are column scores ``(B*N, 2T + 1, K)`` (``SEE``'s
+      ``(B, N, 2T + 1, K)``), class 0 the CTC blank; they are trained with CTC
+      (``SEELoss``) and read by best-path decoding
+      (``chainer_see.evaluation.ctc_decode.ctc_ids``).
     """
 
     def __init__(self, config):
@@ -107,6 +159,8 @@ class RecognitionNet(chainer.Chain):
         self.backward_lstm = config.backward_lstm
         self.crop_size = tuple(config.crop_size)
         C, h, w = recognition_feature_shape(self.crop_size, config.backbone)
+        if config.head == 'ctc':
+            C = {'small-resnet': 128, 'resnet18': 512, 'resnet152': 2048}[config.backbone]
         units = config.rec_units
         sc = config.shortcut
         blocks = {'small-resnet': SMALL_RESNET_BLOCKS, 'resnet18': RESNET18_BLOCKS,
@@ -127,6 +181,11 @@ class RecognitionNet(chainer.Chain):
                 self.bn0 = BatchNorm2D(64)
             for i, (cin, cout, stride) in enumerate(blocks):
                 setattr(self, 'rs%d' % (i + 1), ResidualBlock(cin, cout, stride, shortcut=sc))
+            if config.head == 'ctc':
+                self.bilstm = L.NStepBiLSTM(CTC_LSTM_LAYERS, self.views * C,
+                                            CTC_LSTM_UNITS, dropout=0)
+                self.classifier = L.Linear(2 * CTC_LSTM_UNITS, config.num_classes)
+                return
             self.fc1 = L.Linear(self.views * C * h * w, units)
             if config.head == 'lstm':
                 self.lstm = L.LSTM(units, units)
@@ -136,9 +195,12 @@ class RecognitionNet(chainer.Chain):
             else:
                 self.classifiers = L.Linear(units, config.num_chars * config.num_classes)
 
-    def features(self, x):
-        """Crops ``(M, 3, Ho, Wo)`` -> feature maps ``(M, C, h, w)`` of the backbone."""
+    def features(self, x, pooled=True):
+        """Crops ``(M, 3, Ho, Wo)`` -> feature maps ``(M, C, h, w)`` of the backbone;
+        ``pooled=False``: the map before the last pooling (the ``'ctc'`` head's)."""
         if self.backbone == 'resnet152':
+            if not pooled:
+                return self.resnet(x, layers=['res5'])['res5']     # (M, 2048, h, w)
             h = self.resnet(x, layers=['pool5'])['pool5']          # (M, 2048)
             return F.reshape(h, h.shape + (1, 1))
         h = self.data_bn(x)
@@ -149,17 +211,34 @@ class RecognitionNet(chainer.Chain):
             h = self.rs2(h)
             h = ops.max_pooling_2d(h, 2, stride=2)
             h = self.rs3(h)
-            return ops.average_pooling_2d(h, 5, stride=1)
+            return ops.average_pooling_2d(h, 5, stride=1) if pooled else h
         h = ops.max_pooling_2d(h, 3, stride=2, pad=1, cover_all=False)
         for i in range(self.num_blocks):
             h = self['rs%d' % (i + 1)](h)
-        return F.mean(h, axis=(2, 3), keepdims=True)
+        return F.mean(h, axis=(2, 3), keepdims=True) if pooled else h
+
+    def ctc_forward(self, x):
+        """The ``'ctc'`` head (class docstring): crops -> column logits ``(M, 2T+1, K)``."""
+        h = F.mean(self.features(x, pooled=False), axis=2)       # (M*V, C, w)
+        MV, C, w = h.shape
+        M = MV // self.views
+        h = F.reshape(h, (M, self.views * C, w))   # the V views joined per column
+        W = ctc_columns(self.num_chars)
+        A = self.xp.asarray(column_interpolation(w, W)).astype(h.dtype, copy=False)
+        h = F.linear(F.reshape(h, (M * self.views * C, w)), A)  # (M*V*C, W)
+        h = F.transpose(F.reshape(h, (M, self.views * C, W)), (0, 2, 1))   # (M, W, V*C)
+        _, _, ys = self.bilstm(None, None, list(F.separate(h, axis=0)))
+        y = self.classifier(F.concat(ys, axis=0))                # (M*W, K)
+        return F.reshape(y, (M, W, self.num_classes))
 
     def forward(self, x):
-        """``x (B*N*V, 3, Ho, Wo)``, views of a region adjacent -> logits ``(B*N, T, K)``."""
+        """``x (B*N*V, 3, Ho, Wo)``, views of a region adjacent -> logits ``(B*N, T, K)``
+        (``'ctc'`` head: ``(B*N, 2T + 1, K)``)."""
         if tuple(x.shape[2:]) != self.crop_size:
             raise ValueError('RecognitionNet was built for %dx%d crops, got %dx%d'
                              % (self.crop_size + tuple(x.shape[2:])))
+        if self.head == 'ctc':
+            return self.ctc_forward(x)
         h = self.features(x)
         M = h.shape[0] // self.views
         h = F.reshape(h, (M, -1))          # joins the V views of a region (channel axis)
@@ -178,7 +257,8 @@ class RecognitionNet(chainer.Chain):
     def set_num_chars(self, num_chars):
         """Read ``num_chars`` characters from now on, keeping the weights.
 
-        The LSTM head just runs more or fewer steps.  The independent head keeps the
+        The LSTM head just runs more or fewer steps; the ctc head resamples its columns
+        to ``2 * num_chars + 1`` (no parameter changes).  The independent head keeps the
         classifiers of the first ``min(old, new)`` positions and initializes new ones.
         """
         num_chars = int(num_chars)
