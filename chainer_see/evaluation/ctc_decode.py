@@ -7,6 +7,8 @@ class ids without blanks; a batch of labels is an int array ``(B, T)`` padded wi
 blank.
 
 - :func:`greedy_decode`: best path (argmax per column, repeats collapsed, blanks dropped).
+- :func:`ctc_ids`: best paths of SEE's ``(B, N, W, K)`` column logits in the ``(B, N, T)``
+  id layout every metric uses.
 - :func:`sequence_log_probability`: ``log p(label | x)`` by the CTC forward algorithm.
 - :func:`confidence`: ``p(label | x)``, the confidence of a read word.
 - :func:`ctc_loss_numpy`: mean negative log-likelihood of a batch (the reference).
@@ -73,6 +75,32 @@ def greedy_decode(logits_or_probs):
                 ids.append(c)
             prev = c
         out.append(ids)
+    return out
+
+
+def ctc_ids(logits, num_chars):
+    """Greedy (best-path) reading of column logits ``(B, N, W, K)`` (the ``'ctc'`` head's
+    ``SEE`` output) -> int32 ids ``(B, N, T)``, ``T = num_chars``: per word slot the
+    decoded labels (:func:`greedy_decode`: repeats collapsed, blanks dropped) moved to the
+    front, padded with the blank to T; a reading longer than T is cut to its first T
+    characters.  This is the layout of the other heads' argmax ids, so the metrics and
+    the char map's ``decode`` read it as they read those.  Variables and CuPy arrays
+    are accepted (the result is NumPy).
+    """
+    scores = _to_numpy(logits)
+    if scores.ndim != 4:
+        raise ValueError('ctc_ids expects (B, N, W, K) logits, got shape %s'
+                         % (scores.shape,))
+    T = int(num_chars)
+    if T < 1:
+        raise ValueError('num_chars must be >= 1, got %d' % T)
+    B, N, W, K = scores.shape
+    out = numpy.full((B, N, T), BLANK, dtype=numpy.int32)
+    if B * N == 0:
+        return out
+    for i, label in enumerate(greedy_decode(scores.reshape(B * N, W, K))):
+        label = label[:T]
+        out.reshape(B * N, T)[i, :len(label)] = label
     return out
 
 
@@ -178,7 +206,7 @@ def ctc_loss_numpy(logits, labels):
     return float(numpy.mean(losses))
 
 
-def chainer_ctc_loss(logits, labels):
+def chainer_ctc_loss(logits, labels, reduce='mean'):
     """The CTC loss of ``(B, W, K)`` logits through Chainer's CTC (differentiable in ``logits``).
 
     Calls :func:`chainer.functions.connectionist_temporal_classification` with the list of
@@ -200,10 +228,14 @@ def chainer_ctc_loss(logits, labels):
     Args:
         logits (:class:`~chainer.Variable` or array ``(B, W, K)``, float): column scores.
         labels (int array ``(B, T)``, NumPy or CuPy): class ids padded with the blank.
+        reduce (str): ``'mean'`` (the scalar mean) or ``'no'`` (the ``(B,)`` losses
+            ``-log p(label_b | x_b)``, e.g. for per-slot weights).
 
     Returns:
-        ~chainer.Variable: the scalar mean loss.
+        ~chainer.Variable: the scalar mean loss, or ``(B,)`` with ``reduce='no'``.
     """
+    if reduce not in ('mean', 'no'):
+        raise ValueError("reduce must be 'mean' or 'no', got %r" % (reduce,))
     if not isinstance(logits, chainer.Variable):
         logits = chainer.Variable(logits)
     if logits.ndim != 3:
@@ -229,4 +261,4 @@ def chainer_ctc_loss(logits, labels):
     columns = list(F.separate(logits, axis=1))
     return F.connectionist_temporal_classification(
         columns, t, BLANK, input_length=input_length, label_length=label_length,
-        reduce='mean')
+        reduce=reduce)

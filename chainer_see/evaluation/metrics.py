@@ -2,7 +2,11 @@
 
 Arrays: ``pred`` and ``labels`` are integer class ids ``(B, N, T)`` (N word slots of T
 characters, class 0 = blank); ``pred`` may also be logits ``(B, N, T, K)`` (its argmax is
-taken).  Variables and CuPy arrays are moved to NumPy first.
+taken) or the ``'ctc'`` head's column logits ``(B, N, 2T + 1, K)``, which are read by
+CTC best-path decoding (``ctc_decode.ctc_ids``) into the same ``(B, N, T)`` layout:
+:func:`predictions` with ``head='ctc'`` does it, and the functions given labels do it
+by themselves when the logits have ``2T + 1`` steps for labels of T.  Variables and
+CuPy arrays are moved to NumPy first.
 
 Decoding (paper/code): per step the argmax class; every blank is dropped wherever it
 occurs, also in the middle of a word (``[3, 0, 4]`` reads like ``[3, 4]``); the rest maps
@@ -34,6 +38,8 @@ import numpy
 
 import chainer
 
+from chainer_see.evaluation.ctc_decode import ctc_ids
+
 BLANK = 0
 
 
@@ -46,17 +52,34 @@ def to_numpy(a):
     return numpy.asarray(a)
 
 
-def predictions(pred_or_logits):
-    """Logits ``(..., T, K)`` -> argmax ids ``(..., T)``; id arrays pass through."""
+def predictions(pred_or_logits, head=None, num_chars=None):
+    """Logits -> ids ``(..., T)``; id arrays pass through.  The one place that turns a
+    SEE model's logits into the class ids every metric reads.
+
+    Args:
+        pred_or_logits: ids ``(..., T)``, logits ``(..., T, K)`` of the ``'lstm'`` and
+            ``'independent'`` heads (argmax per step), or, with ``head='ctc'``, column
+            logits ``(B, N, W, K)`` (best-path decoding, :func:`ctc_decode.ctc_ids`).
+        head: ``config.head`` of the model that made the logits (``None``: not ctc).
+        num_chars: T of the ctc ids (default ``(W - 1) // 2``, the T of a ctc head's
+            ``W = 2T + 1`` columns).
+    """
     a = to_numpy(pred_or_logits)
     if a.dtype.kind == 'f':
+        if head == 'ctc':
+            T = (a.shape[-2] - 1) // 2 if num_chars is None else num_chars
+            return ctc_ids(a, max(int(T), 1))
         return a.argmax(axis=-1).astype(numpy.int32)
     return a.astype(numpy.int32, copy=False)
 
 
 def _ids_pair(pred, labels):
-    p = predictions(pred)
     lab = to_numpy(labels).astype(numpy.int32, copy=False)
+    a = to_numpy(pred)
+    T = lab.shape[-1] if lab.ndim else 0
+    ctc = (a.dtype.kind == 'f' and a.ndim == 4 and lab.ndim == 3
+           and a.shape[-2] == 2 * T + 1 and a.shape[-2] != T)
+    p = predictions(a, head='ctc' if ctc else None, num_chars=T)
     if p.shape != lab.shape:
         raise ValueError('predictions %s and labels %s differ in shape (both must be (B, N, T))'
                          % (p.shape, lab.shape))
@@ -174,12 +197,14 @@ def evaluate(pred, labels):
     }
 
 
-def decode(ids, char_map):
+def decode(ids, char_map, head=None):
     """Ids ``(..., T)`` (or logits ``(..., T, K)``) -> nested lists of strings ``(...)``.
 
     ``char_map`` is a ``CharMap`` (``config.get_char_map()``); blanks are dropped.
+    ``head='ctc'``: the logits are a ctc head's columns ``(B, N, W, K)``
+    (:func:`predictions`).
     """
-    a = predictions(ids)
+    a = predictions(ids, head=head)
     if a.ndim == 1:
         return char_map.decode(a)
     return [decode(row, char_map) for row in a]

@@ -6,6 +6,8 @@ import chainer.functions as F
 import numpy
 from chainer import backend
 
+from chainer_see.evaluation import ctc_decode
+from chainer_see.evaluation.metrics import predictions
 from chainer_see.evaluation.metrics import to_numpy
 from chainer_see.functions import affine_grid
 from chainer_see.functions import grid_to_boxes
@@ -17,7 +19,9 @@ from chainer_see.links.recognition import RecognitionNet
 SEEOutput = collections.namedtuple('SEEOutput', ['logits', 'grids', 'crops', 'boxes'])
 SEEOutput.__doc__ = """Result of ``SEE.forward``.
 
-logits: Variable ``(B, N, T, K)``, unnormalized class scores of each character.
+logits: Variable ``(B, N, T, K)``, unnormalized class scores of each character; with
+    the ``'ctc'`` head ``(B, N, 2T + 1, K)``, the scores of each column (CTC, class 0
+    the blank; ``SEE.ids`` reads them).
 grids: Variable ``(B, N*V, 2, Ho, Wo)``, sampling grid of every region and view in
     ``[-1, 1]`` coordinates of its own view (channel 0 = x, 1 = y).
 crops: Variable ``(B, N*V, C, Ho, Wo)``, the sampled regions.
@@ -30,11 +34,14 @@ Reading = collections.namedtuple('Reading', ['ids', 'words', 'boxes', 'word_conf
                                              'confidences'])
 Reading.__doc__ = """What ``SEE.predict`` read in a batch of B images (NumPy, on the CPU).
 
-ids: int32 ``(B, N, T)`` argmax class of every step.
+ids: int32 ``(B, N, T)`` argmax class of every step (``'ctc'`` head: the best-path
+    reading of the columns, its characters first, blank-padded to T:
+    ``ctc_decode.ctc_ids``).
 words: ``B`` lists of N decoded strings (blanks dropped; ``''`` for an empty slot).
 boxes: float32 ``(B, N*V, 4)`` in pixels of the model input, region-major.
 word_confidences: float64 ``(B, N)``: the product over the T steps of the top softmax
-    probability (blank steps included).
+    probability (blank steps included); ``'ctc'`` head: the CTC probability
+    ``p(word | columns)`` of the word read (``ctc_decode.confidence``).
 confidences: float64 ``(B,)``, the product of the image's word confidences.
 """
 
@@ -49,12 +56,32 @@ def confidences(logits):
     return numpy.exp(word), numpy.exp(word.sum(axis=-1))
 
 
-def read_output(logits, boxes, char_map):
-    """Logits ``(B, N, T, K)`` and boxes ``(B, N*V, 4)`` -> :class:`Reading`."""
+def ctc_confidences(logits, ids):
+    """Column logits ``(B, N, W, K)`` and the ids read ``(B, N, T)`` -> ``(word
+    confidences (B, N), image confidences (B,))``: a word's is the CTC probability of its
+    reading, an image's the product over its slots."""
     logits = to_numpy(logits)
-    ids = logits.argmax(axis=-1).astype(numpy.int32)
+    B, N = ids.shape[:2]
+    word = numpy.zeros((B, N), numpy.float64)
+    for b in range(B):
+        for n in range(N):
+            label = [int(c) for c in ids[b, n] if c != ctc_decode.BLANK]
+            word[b, n] = ctc_decode.sequence_log_probability(logits[b, n], label)
+    return numpy.exp(word), numpy.exp(word.sum(axis=-1))
+
+
+def read_output(logits, boxes, char_map, head=None, num_chars=None):
+    """Logits ``(B, N, T, K)`` and boxes ``(B, N*V, 4)`` -> :class:`Reading`.
+
+    ``head='ctc'``: the logits are a ctc head's columns ``(B, N, 2T + 1, K)``, read into
+    T = ``num_chars`` characters (default: from the column count)."""
+    logits = to_numpy(logits)
+    ids = predictions(logits, head=head, num_chars=num_chars)
     words = [[char_map.decode(w) for w in image] for image in ids]
-    word_conf, image_conf = confidences(logits)
+    if head == 'ctc':
+        word_conf, image_conf = ctc_confidences(logits, ids)
+    else:
+        word_conf, image_conf = confidences(logits)
     return Reading(ids, words, to_numpy(boxes).astype(numpy.float32), word_conf, image_conf)
 
 
@@ -179,7 +206,14 @@ class SEE(chainer.Chain):
             raise ValueError('SEE.predict takes images of shape (B, 3, %d, %d), got %s'
                              % (tuple(self.config.image_size) + (shape,)))
         out = self.infer(images)
-        return read_output(out.logits, out.boxes, char_map or self.config.get_char_map())
+        return read_output(out.logits, out.boxes, char_map or self.config.get_char_map(),
+                           head=self.config.head, num_chars=self.config.num_chars)
+
+    def ids(self, logits):
+        """This model's logits (``SEEOutput.logits``) -> int32 class ids ``(B, N, T)``,
+        the layout of the labels and of every metric: the argmax per step, or for the
+        ``'ctc'`` head the best-path reading of the columns (``metrics.predictions``)."""
+        return predictions(logits, head=self.config.head, num_chars=self.config.num_chars)
 
     def boxes(self, grids):
         """Grid array ``(B, N*V, 2, Ho, Wo)`` -> boxes ``(B, N*V, 4)`` in pixels of the image."""
