@@ -47,6 +47,18 @@ coordinates (``(g + 1) / 2 * (size - 1)``), ``area`` = hull area / ``((Hv-1)(Wv-
 * ``'paper'`` (Eq. 8, per image, then the batch mean):
   ``mean_b sum_n w_n (sum_t CE[b, n, t] + R_n[b])``.
 
+**The** ``'ctc'`` **head** (issue 20): its logits have ``W = 2T + 1`` column steps for
+labels of T (``(B, N, 2T + 1, K)``); the loss sees this (or is told, ``head='ctc'``) and
+its text term is CTC instead of the cross-entropy: ``NLL[b, n] = -log p(label[b, n] |
+columns[b, n])`` (``ctc_decode.chainer_ctc_loss`` over the B*N slots, ``reduce='no'``;
+the label's blanks dropped, an empty slot's label the all-blank path).  ``NLL[b, n]``
+is a whole word's loss, and it takes the place of the word's character losses in each
+mode: ``'svhn'`` ``sum_n w_n mean_b NLL[b, n]`` (the batch mean per slot, slots summed
+with their weights, as svhn combines its slots; there is no character axis to average
+over), ``'paper'`` the same (``sum_t CE`` replaced by ``NLL``), ``'fsns'``
+``mean_n w_n mean_b NLL[b, n]``.  The regularizers and the box term are unchanged, and
+``slot_accuracy`` is taken on the best-path reading (``ctc_decode.ctc_ids``).
+
 In every mode:
 
 * ``lambda1 = area_weight + area_accuracy_scale * accuracy``, the accuracy being the
@@ -98,6 +110,8 @@ from chainer import backend
 
 from chainer_see.functions import grid_to_boxes
 from chainer_see.evaluation import metrics
+from chainer_see.evaluation.ctc_decode import chainer_ctc_loss
+from chainer_see.evaluation.ctc_decode import ctc_ids
 
 MODES = ('svhn', 'fsns', 'paper')
 FSNS_WORD_WEIGHTS = (1.0, 1.25, 2.0, 1.25)
@@ -241,11 +255,15 @@ class SEELoss(object):
         box_weight: weight of the box term (module docstring) on the calls that pass
             true boxes; it needs ``view_size``.  The term is added whatever the mode and
             changes nothing on calls without boxes.
+        head: ``'ctc'``: the logits are a ctc head's columns (CTC text term, module
+            docstring); ``None`` (default): ctc exactly when the logits have ``2T + 1``
+            steps for labels of T; any other head: cross-entropy.
     """
 
     def __init__(self, mode='svhn', view_size=None, area_weight=0.0, area_accuracy_scale=0.0,
                  aspect_weight=0.0, direction_weight=0.0, height_hinge=None,
-                 height_weight=1.0, outside_weight=0.0, word_weights=None, box_weight=0.0):
+                 height_weight=1.0, outside_weight=0.0, word_weights=None, box_weight=0.0,
+                 head=None):
         if mode not in MODES:
             raise ValueError('SEELoss mode must be one of %s, got %r' % (MODES, mode))
         for name, v in (('area_weight', area_weight),
@@ -272,6 +290,7 @@ class SEELoss(object):
         self.outside_weight = float(outside_weight)
         self.word_weights = None if word_weights is None else tuple(float(w) for w in word_weights)
         self.box_weight = float(box_weight)
+        self.head = head
         #: the published per-slot accuracy of the last call; it scales the next lambda1
         self.last_accuracy = None
         if self.uses_regularizers and self.view_size is None:
@@ -321,6 +340,11 @@ class SEELoss(object):
         xp = backend.get_array_module(logits)
         labels = labels.array if isinstance(labels, chainer.Variable) else labels
         labels = xp.asarray(labels)
+        ctc = self.head == 'ctc' or (
+            self.head is None and labels.ndim == 3 and labels.shape[:2] == (B, N)
+            and T == 2 * labels.shape[2] + 1)
+        if ctc:
+            T = labels.shape[2] if labels.ndim == 3 else (T - 1) // 2
         if labels.shape != (B, N, T):
             raise ValueError('labels have shape %s; the model output needs (B, N, T) = %s'
                              % (labels.shape, (B, N, T)))
@@ -331,11 +355,17 @@ class SEELoss(object):
                              % (K, int(labels.min()), int(labels.max())))
         w = self._word_weights(N, xp, logits.dtype)                   # (N,)
 
-        ce = F.softmax_cross_entropy(F.reshape(logits, (B * N * T, K)),
-                                     labels.reshape(-1).astype(numpy.int32), reduce='no')
-        ce = F.reshape(ce, (B, N, T))
+        if ctc:     # -log p(word) per slot (B, N)
+            nll = F.reshape(chainer_ctc_loss(
+                F.reshape(logits, (B * N,) + logits.shape[2:]),
+                labels.reshape(B * N, T).astype(numpy.int32), reduce='no'), (B, N))
+            pred = ctc_ids(logits.array, T)
+        else:
+            ce = F.softmax_cross_entropy(F.reshape(logits, (B * N * T, K)),
+                                         labels.reshape(-1).astype(numpy.int32), reduce='no')
+            ce = F.reshape(ce, (B, N, T))
+            pred = logits.array.argmax(axis=-1)
         parts = {}
-        pred = logits.array.argmax(axis=-1)
         # the published per-slot accuracy (not sequence accuracy: a slot predicted empty
         # where the label is empty counts as right); it also scales the area weight
         accuracy = metrics.published_accuracy(pred, labels)
@@ -364,7 +394,7 @@ class SEELoss(object):
                     reg = term if reg is None else reg + term
 
         if self.mode == 'fsns':     # batch means, summed over the views and characters
-            per_slot = F.sum(F.mean(ce, axis=0), axis=1)                # (N,)
+            per_slot = F.mean(nll, axis=0) if ctc else F.sum(F.mean(ce, axis=0), axis=1)
             text = F.mean(per_slot * w)
             if reg is not None:
                 per_slot = per_slot + F.sum(F.mean(reg, axis=0), axis=1)
@@ -372,11 +402,11 @@ class SEELoss(object):
         else:                       # the V views of a slot averaged
             reg = None if reg is None else F.mean(reg, axis=2)           # (B, N)
             if self.mode == 'svhn':
-                per_slot = F.mean(ce, axis=(0, 2))                      # (N,)
+                per_slot = F.mean(nll, axis=0) if ctc else F.mean(ce, axis=(0, 2))  # (N,)
                 text = F.sum(per_slot * w)
                 total = text if reg is None else text + F.sum(F.mean(reg, axis=0) * w)
             else:   # paper
-                per_image = F.sum(ce, axis=2)                            # (B, N)
+                per_image = nll if ctc else F.sum(ce, axis=2)            # (B, N)
                 text = F.sum(F.mean(per_image, axis=0) * w)
                 if reg is not None:
                     per_image = per_image + reg
