@@ -181,6 +181,10 @@ BACKBONES = {'small-resnet': small_resnet, 'resnet18': resnet18, 'resnet152': re
 def recognition(g, net, crops, path='recognition_net'):
     """``RecognitionNet``: crops ``(M*V, 3, Ho, Wo)``, the V views of a region adjacent
     -> logits ``(M, T, K)``."""
+    if net.head == 'ctc':
+        raise ExportError("%s: no exporter for the ctc head (its bidirectional LSTM over "
+                          "the columns and CTC decoding are not exported); run a ctc model "
+                          "in Chainer (predict.py --backend chainer)" % path)
     if net.backbone not in BACKBONES:
         raise ExportError('%s: no exporter for backbone %r (known: %s)'
                           % (path, net.backbone, ', '.join(sorted(BACKBONES))))
