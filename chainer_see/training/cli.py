@@ -23,6 +23,7 @@ import os
 import sys
 
 from chainer_see.cli_types import count, fraction, image_size, non_negative, positive, positive_int
+from chainer_see.config import HEADS
 from chainer_see.config import PRESETS as MODEL_PRESET_TABLE
 from chainer_see.data.errors import EXIT_BAD_INPUT
 from chainer_see.training.options import COMMON_DEFAULTS
@@ -43,6 +44,10 @@ WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACC
 #: differ; ``--overwrite`` belongs to the start of a run)
 NOT_RESUMED = ('resume', 'overwrite', 'out', 'gpus', 'mpi', 'loader', 'loader_workers',
                'quiet', 'save_rank_models')
+#: options of this parser that change the model config (``SEEConfig`` fields) and reach
+#: ``SEETraining`` through its ``config_overrides`` (:func:`config_overrides`); not in
+#: ``options.COMMON_DEFAULTS``, so ``--resume`` takes them from config.json here
+MODEL_OVERRIDES = ('head',)
 
 EPILOG = """examples:
   python train.py                                  synthetic-svhn on the CPU, ~10 min
@@ -179,6 +184,12 @@ def build_parser():
                         "centred box) or 'grid' (region n on cell n, in reading order, of a "
                         "ceil(sqrt N)-column grid: distinct starting boxes, a layout prior "
                         "but no box label) (default: none)")
+    g.add_argument('--head', choices=HEADS, default=None,
+                   help="the reader's head: 'lstm' (code: an LSTM run T steps on the crop's "
+                        "feature), 'independent' (paper: T classifiers) or 'ctc' (CRNN-style: "
+                        "a bidirectional LSTM over the feature map's 2T+1 columns, trained "
+                        "with CTC; predict.py --lexicon needs it; the backward LSTM of the "
+                        "fsns presets is dropped) (default: the --model preset's, lstm)")
     g.add_argument('--loc-input-size', type=image_size, default=None, metavar='S|HxW',
                    help='the localization network reads each view shrunk to this size (the '
                         'mean of k x k blocks; k a whole number) while the reader samples the '
@@ -359,9 +370,24 @@ def parse_args(argv=None):
                 parser.error('--resume: cannot read %s (%s)' % (path, e))
             given = _given_options(parser, argv)
             for key, value in saved.items():
-                if key in COMMON_DEFAULTS and key not in given and key not in NOT_RESUMED:
+                if ((key in COMMON_DEFAULTS or key in MODEL_OVERRIDES) and key not in given
+                        and key not in NOT_RESUMED):
                     setattr(args, key, value)
     return parser, args
+
+
+def config_overrides(args):
+    """``SEEConfig`` fields of the model options of this parser (``--head``), for
+    ``SEETraining(config_overrides=...)``: they apply over the model preset's.  A head
+    other than lstm also sets ``backward_lstm=False`` (the fsns presets' backward LSTM
+    belongs to the lstm head)."""
+    head = getattr(args, 'head', None)
+    if head is None:
+        return {}
+    fields = {'head': head}
+    if head != 'lstm':
+        fields['backward_lstm'] = False
+    return fields
 
 
 def main(argv=None):
@@ -372,7 +398,9 @@ def main(argv=None):
     from chainer_see.training.snapshots import describe_error, describe_saves
     parser, args = parse_args(argv)
     try:
-        run = SEETraining(args)
+        overrides = config_overrides(args)
+        # passed only when there are some: SEETraining's own default stays otherwise
+        run = SEETraining(args, **({'config_overrides': overrides} if overrides else {}))
     except (DataError, FileNotFoundError, ValueError, RuntimeError) as e:
         parser.exit(EXIT_BAD_INPUT, 'train.py: error: %s\n' % e)
     try:
