@@ -17,6 +17,12 @@ and repeated into all of them (``views='auto'``; ``'split'`` / ``'repeat'`` forc
 either).  A repeated image gets one box per word (its views are the same picture, so
 they give the same box), a split one ``N * V`` boxes, region-major.
 
+``--lexicon FILE`` (a ``'ctc'`` head model only): every word read is replaced by the
+lexicon word CRNN's lexicon decoding chooses (``lexicon.lexicon_decode``: of the words
+within ``--lexicon-distance`` edits of the greedy reading, the one of highest CTC
+probability; none within reach: the greedy reading stays); an empty slot stays empty.
+The word's confidence is then the CTC probability of the chosen word.
+
 ``--backend onnxruntime`` reads a file written by ``export.py`` instead
 (``chainer_see.export.OnnxSEE``, which ``predict`` takes where it takes a ``SEE``): the
 same words, boxes and pictures, without Chainer's forward pass.
@@ -30,11 +36,12 @@ import sys
 
 import numpy
 
-from chainer_see.cli_types import positive_int
+from chainer_see.cli_types import count, positive_int
 from chainer_see.data.errors import EXIT_BAD_INPUT, DataError, error_line
 from chainer_see.data.image import check_size, open_image, pil_to_array
 from chainer_see.evaluation import draw as draw_mod
 from chainer_see.evaluation import inference
+from chainer_see.evaluation import lexicon as lexicon_mod
 from chainer_see.evaluation.cli_checks import HelpFormatter, check_output_folder
 from chainer_see import zoo
 from chainer_see.config import PRESETS as MODEL_PRESETS
@@ -122,15 +129,52 @@ def _open(item, k):
     return path, img
 
 
-def iter_predict(model, images, batch_size=8, device=None, views='auto'):
+def check_lexicon_model(config):
+    """``ValueError`` (one line) unless the model has the ``'ctc'`` head that
+    ``--lexicon`` needs."""
+    if config.head != 'ctc':
+        raise ValueError("--lexicon needs a model with the ctc head (train.py --head ctc); "
+                         "this model's head is %r" % (config.head,))
+
+
+def read_with_lexicon(model, x, char_map, tree, max_distance=3, device=None):
+    """Forward ``x`` once (test mode) and read every word slot under the lexicon ``tree``
+    (module docstring): a ``Reading`` whose words and confidences are the lexicon's
+    choices (its ``ids`` stay the greedy reading)."""
+    from chainer_see.links.see import read_output
+    cfg = model.config
+    check_lexicon_model(cfg)
+    logits, boxes = inference.forward(model, x, device)
+    r = read_output(logits, boxes, char_map, head=cfg.head, num_chars=cfg.num_chars)
+    words = [list(ws) for ws in r.words]
+    log_conf = numpy.log(numpy.maximum(r.word_confidences, 1e-300))
+    for b, ws in enumerate(words):
+        for n, greedy in enumerate(ws):
+            if not greedy:
+                continue          # an empty slot stays empty
+            ws[n], log_conf[b, n] = lexicon_mod.lexicon_decode(
+                logits[b, n], char_map, tree, max_distance)
+    word_conf = numpy.exp(log_conf)
+    return r._replace(words=words, word_confidences=word_conf,
+                      confidences=numpy.exp(log_conf.sum(axis=-1)))
+
+
+def iter_predict(model, images, batch_size=8, device=None, views='auto', lexicon=None,
+                 lexicon_distance=3):
     """Yield ``(Prediction, PIL image or None)`` for every item of ``images`` (paths or
     PIL images), in input order, a batch at a time (only one batch of images is held).
 
     Unreadable files and images too small to read (``data.image.MIN_SIDE``) do not stop
     the others: their :class:`Prediction` carries the ``error`` and the image is ``None``.
+    ``lexicon``: a ``lexicon.BKTree`` (or a list of words): read under it (ctc models
+    only, module docstring), ``lexicon_distance`` its largest edit distance.
     """
     cfg = model.config
     char_map = cfg.get_char_map()
+    if lexicon is not None:
+        check_lexicon_model(cfg)
+        if not isinstance(lexicon, lexicon_mod.BKTree):
+            lexicon = lexicon_mod.BKTree(lexicon)
     pending = []     # (path, img, repeat, note) or a failed Prediction
 
     def flush():
@@ -138,7 +182,11 @@ def iter_predict(model, images, batch_size=8, device=None, views='auto'):
         read = None
         if ok:
             x = numpy.stack([prepare(img, cfg, rep) for _, img, rep, _ in ok])
-            read = inference.read(model, x, char_map, device)
+            if lexicon is None:
+                read = inference.read(model, x, char_map, device)
+            else:
+                read = read_with_lexicon(model, x, char_map, lexicon, lexicon_distance,
+                                         device)
         j = 0
         for q in pending:
             if isinstance(q, Prediction):
@@ -167,10 +215,12 @@ def iter_predict(model, images, batch_size=8, device=None, views='auto'):
     yield from flush()
 
 
-def predict(model, images, batch_size=8, device=None, views='auto'):
+def predict(model, images, batch_size=8, device=None, views='auto', lexicon=None,
+            lexicon_distance=3):
     """Read every image in ``images`` (paths or PIL images) with ``model`` (a ``SEE``);
     returns a list of :class:`Prediction` in input order (see :func:`iter_predict`)."""
-    return [p for p, _ in iter_predict(model, images, batch_size, device, views)]
+    return [p for p, _ in iter_predict(model, images, batch_size, device, views, lexicon,
+                                       lexicon_distance)]
 
 
 def annotate(prediction, image, views=1):
@@ -261,6 +311,15 @@ def build_parser():
                         'every view, or decide by its aspect ratio (auto: an image within '
                         "%.0f %%%% of the model input's aspect ratio is split, any other "
                         'repeated)' % (100 * (ASPECT_TOLERANCE - 1)))
+    p.add_argument('--lexicon', default=None, metavar='FILE',
+                   help='a word list (UTF-8, one word per line): every word read is replaced '
+                        'by the lexicon word of highest CTC probability among those within '
+                        '--lexicon-distance edits of it (CRNN\'s lexicon decoding; empty '
+                        'slots stay empty). Needs a model with the ctc head (train.py --head '
+                        'ctc) (default: none, the words as read)')
+    p.add_argument('--lexicon-distance', type=count, default=3, metavar='D',
+                   help='largest edit distance between the word read and a lexicon word '
+                        '(CRNN: 3)')
     p.add_argument('--batch-size', type=positive_int, default=8, help='images per forward')
     p.add_argument('--gpu', type=int, default=-1, metavar='N',
                    help='GPU to run on (CuPy device N); -1 = CPU')
@@ -289,11 +348,18 @@ def main(argv=None, stdout=None):
         if not args.no_draw:
             check_output_folder(args.out, '--out')
         model, device = open_backend(args)
+        tree = None
+        if args.lexicon is not None:
+            check_lexicon_model(model.config)
+            tree = lexicon_mod.BKTree(lexicon_mod.load_lexicon(args.lexicon))
+            if not len(tree):
+                raise ValueError('--lexicon %s holds no word' % args.lexicon)
     except (DataError, ValueError, FileNotFoundError, ImportError) as e:
         sys.stderr.write(error_line(e) + '\n')
         return EXIT_BAD_INPUT
     used, docs, failed = set(), [], 0
-    for p, img in iter_predict(model, args.images, args.batch_size, device, args.views):
+    for p, img in iter_predict(model, args.images, args.batch_size, device, args.views,
+                               tree, args.lexicon_distance):
         if p.error is not None:
             failed += 1
             sys.stderr.write('%s: %s\n' % (p.path, p.error))
