@@ -162,3 +162,13 @@ def test_save_load_round_trip_keeps_the_logits(tmp_path):
     a = model.infer(x).logits.array
     b = loaded.infer(x).logits.array
     numpy.testing.assert_array_equal(a, b)
+
+
+def test_onnx_export_refuses_the_ctc_head_in_one_line():
+    pytest.importorskip('onnx')
+    from chainer_see import export
+    from chainer_see.export.layers import ExportError
+    model = model_of(svhn_ctc())
+    with pytest.raises(ExportError, match='no exporter for the ctc head') as e:
+        export.build_onnx(model, export.DEFAULT_OUTPUTS, None)
+    assert isinstance(e.value, ValueError) and '\n' not in str(e.value)
