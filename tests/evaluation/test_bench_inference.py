@@ -84,13 +84,12 @@ def test_rates_and_ratio_on_a_fixed_clock(monkeypatch, capsys):
 
 def test_a_forward_that_computes_something_else_stops_the_benchmark(monkeypatch, capsys):
     import types
-    from chainer_see.links import ops
-    real = ops.fast_pooling
+    from chainer_see.links import basic
+    real = basic.fast_conv
 
     def off_by_a_thousandth(*args, **kwargs):     # the project's operation only
-        return real.average_pooling_2d(*args, **kwargs) * 1.001
-    monkeypatch.setattr(ops, 'fast_pooling', types.SimpleNamespace(
-        average_pooling_2d=off_by_a_thousandth, max_pooling_2d=real.max_pooling_2d))
+        return real.conv2d(*args, **kwargs) * 1.001
+    monkeypatch.setattr(basic, 'fast_conv', types.SimpleNamespace(conv2d=off_by_a_thousandth))
     assert bench_inference.main(['--presets', 'svhn', '--batch-size', '2', '--repeats', '1',
                                  '--loop-batches', '0'],
                                 configs={'svhn': h.tiny_svhn_config()}) == 1

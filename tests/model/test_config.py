@@ -65,7 +65,7 @@ def test_unknown_keys_are_named():
     ('pooling', 'max', 'pooling must be one of'),
     ('rotation_dropout', 'always', 'rotation_dropout must be one of'),
     ('backbone', 'vgg', 'backbone must be one of'),
-    ('head', 'ctc', 'head must be one of'),
+    ('head', 'attention', 'head must be one of'),
     ('num_regions', 0, 'num_regions must be a positive integer'),
     ('num_chars', 2.5, 'num_chars must be a positive integer'),
     ('num_classes', 1, 'num_classes must be >= 2'),
