@@ -117,6 +117,7 @@ def box_arguments(options):
 def make_data(levels, options, plan):
     """The ``CurriculumData`` of this process (its shard of the data under ``--mpi``)."""
     return CurriculumData(levels, curriculum=not options.no_curriculum,
+                          mix=options.curriculum_mix,
                           shard_index=plan.rank if options.mpi else 0,
                           shard_count=plan.size if options.mpi else 1,
                           **box_arguments(options))
@@ -128,7 +129,7 @@ def train_iterators(data, levels, options, plan, level):
     if plan.updater == 'multiprocess':
         K = len(plan.devices)
         shards = CurriculumData(levels, curriculum=not o.no_curriculum,
-                                shard_index=0, shard_count=K, **box_arguments(o))
+                                mix=o.curriculum_mix, shard_index=0, shard_count=K, **box_arguments(o))
         out = []
         for k in range(K):
             shards.shard_index = k

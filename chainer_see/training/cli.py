@@ -29,6 +29,7 @@ from chainer_see.data.errors import EXIT_BAD_INPUT
 from chainer_see.training.options import COMMON_DEFAULTS
 from chainer_see.training.options import TRAINING_DEFAULTS
 from chainer_see.training.data import LOADERS
+from chainer_see.training.data import MIXES
 from chainer_see.training.extensions.curriculum import RULES as CURRICULUM_RULES
 from chainer_see.training.extensions.nan_guard import LOSS_WINDOW
 from chainer_see.training.extensions.nan_guard import SPIKE_FACTOR
@@ -260,6 +261,11 @@ def build_parser():
     g = p.add_argument_group('curriculum and restarts')
     g.add_argument('--no-curriculum', action='store_true',
                    help='train on all levels mixed from the start')
+    g.add_argument('--curriculum-mix', choices=MIXES, default=d['curriculum_mix'],
+                   help="what a level trains on: 'add' (its data and every earlier "
+                        "level's, mixed) or 'replace' (its own data only: every image has "
+                        "the level's word count, so no word slot is taught to read "
+                        "nothing where a later level puts a word)")
     g.add_argument('--curriculum-window', type=positive_int, default=d['curriculum_window'],
                    help='validation losses in the plateau window')
     g.add_argument('--curriculum-rule', choices=tuple(CURRICULUM_RULES),

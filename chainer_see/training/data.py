@@ -3,8 +3,9 @@
 ``CurriculumData(levels)`` turns the ``Level(name, train, validation)`` list of
 ``chainer_see.data.presets.curriculum_levels`` into the datasets of each training level:
 
-* level ``k`` trains on the data of levels ``0..k`` together (the next level's data is
-  added to the old, not swapped for it), every label padded with blanks
+* level ``k`` trains on the data of levels ``0..k`` together (``mix='add'``, the default:
+  the next level's data is added to the old, not swapped for it; ``mix='replace'``:
+  on level ``k``'s data alone), every label padded with blanks
   (``PaddedLabels``) to ``(N, T)`` = the largest word count and word length among them;
 * level ``k`` validates on level ``k``'s validation set, padded the same way;
 * without a curriculum (``curriculum=False``) there is one level: all levels mixed from
@@ -261,12 +262,19 @@ def combine(datasets, shape, wrap=None):
     return joined, True
 
 
+#: how a curriculum level's training data relate to the earlier levels' (CurriculumData)
+MIXES = ('add', 'replace')
+
+
 class CurriculumData(object):
     """Datasets of every training level (see the module docstring).
 
     Args:
         levels: list of ``presets.Level`` (easiest first).
         curriculum (bool): ``False`` mixes all levels from the start (one level).
+        mix (str): ``'add'``: level ``k`` trains on levels ``0..k``; ``'replace'``: on
+            level ``k`` alone (its images all hold ``k``'s word count, so no word slot
+            learns that reading nothing is right while it should be finding a word).
         shard_index, shard_count: this replica's share of the training and validation
             data (``0, 1`` = all of it).
         box_fraction (float): share of the training images with box labels (module
@@ -276,13 +284,16 @@ class CurriculumData(object):
     """
 
     def __init__(self, levels, curriculum=True, shard_index=0, shard_count=1, box_fraction=0.0,
-                 box_seed=0):
+                 box_seed=0, mix='add'):
         if not levels:
             raise ValueError('no training levels')
         if not 0 <= box_fraction <= 1:
             raise ValueError('box fraction must lie in [0, 1], got %r' % (box_fraction,))
+        if mix not in MIXES:
+            raise ValueError('curriculum mix must be one of %s, got %r' % (MIXES, mix))
         self.levels = list(levels)
         self.curriculum = bool(curriculum)
+        self.mix = mix
         self.shard_index = int(shard_index)
         self.shard_count = int(shard_count)
         self.box_fraction = float(box_fraction)
@@ -294,9 +305,15 @@ class CurriculumData(object):
     def num_levels(self):
         return len(self.levels) if self.curriculum else 1
 
-    def _included(self, level):
+    def _indices(self, level):
+        """Positions in ``levels`` of the data that ``level`` trains on."""
         self._check(level)
-        return self.levels[:level + 1] if self.curriculum else self.levels
+        if not self.curriculum:
+            return list(range(len(self.levels)))
+        return [level] if self.mix == 'replace' else list(range(level + 1))
+
+    def _included(self, level):
+        return [self.levels[i] for i in self._indices(level)]
 
     def _check(self, level):
         if not 0 <= level < self.num_levels:
@@ -317,10 +334,11 @@ class CurriculumData(object):
     def train(self, level):
         """``(dataset, shuffle)`` of this replica at ``level``."""
         inc = self._included(level)
+        where = self._indices(level)
         wrap = None
-        if self.box_fraction > 0:     # k: the level's place in self.levels (inc starts at 0)
+        if self.box_fraction > 0:     # salt: the level's place in self.levels
             def wrap(ds, k):
-                return BoxLabels(ds, self.box_fraction, self.box_seed, salt=k)
+                return BoxLabels(ds, self.box_fraction, self.box_seed, salt=where[k])
         ds, shuffle = combine([lv.train for lv in inc], self.label_shape(level), wrap)
         return self._shard(ds), shuffle
 

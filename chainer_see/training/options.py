@@ -46,7 +46,7 @@ COMMON_DEFAULTS = dict(
     snapshot_interval=None, keep_snapshots=2, plot_interval=None, plot_images=4,
     heatmaps=False, no_gif=False, loss_mode=None, area_weight=None, area_scale=None,
     aspect_weight=None, direction_weight=None, height_hinge=None, outside_weight=None,
-    slot_layout=None, loc_input_size=None, no_curriculum=False,
+    slot_layout=None, loc_input_size=None, no_curriculum=False, curriculum_mix='add',
     curriculum_window=5, curriculum_threshold=0.1, curriculum_rule='loss',
     curriculum_accuracy=0.8, curriculum_rise=0.01, max_restarts=0, restart_interval=0,
     restart_tolerance=0.005, restart_improvement=0.05, load_localization=None,

@@ -55,6 +55,23 @@ def test_levels_add_data_and_pad_labels():
         data.train(3)
 
 
+def test_replace_trains_each_level_on_its_own_data():
+    levels = random_levels((1, 2, 3), train_size=30, validation_size=4)
+    data = CurriculumData(levels, mix='replace')
+    assert [data.label_shape(k) for k in range(3)] == [(1, 5), (2, 5), (3, 5)]
+    ds, _ = data.train(1)
+    assert len(ds) == 30
+    # every image of level 2 holds two words: no slot learns to read nothing there
+    assert {int((ds[i][1] != 0).any(axis=1).sum()) for i in range(8)} == {2}
+    assert len(data.validation(1)) == 4
+    # the box choice keeps its salt (the level's place in the curriculum)
+    boxed = CurriculumData(levels, mix='replace', box_fraction=1.0)
+    added = CurriculumData(levels, box_fraction=1.0)
+    assert boxed.train(2)[0].salt == added.train(2)[0].datasets[2].salt == 2
+    with pytest.raises(ValueError, match="mix must be one of"):
+        CurriculumData(levels, mix='swap')
+
+
 def test_shards_split_levels_between_replicas():
     levels = random_levels((1, 2), train_size=20, validation_size=4)
     parts = [CurriculumData(levels, shard_index=k, shard_count=2) for k in range(2)]
