@@ -64,3 +64,20 @@ def test_gif_pads_frames_of_different_sizes(tmp_path):
     assert gif.size == (50, 45) and gif.n_frames == 2
     assert make_gif(str(tmp_path / 'none')) is None
     assert not [n for n in os.listdir(str(tmp_path)) if n.endswith('.tmp')]
+
+
+def test_a_ctc_head_row_shows_the_best_path_reading():
+    out, _ = fake_output(1, 1, 1, T=3)
+    labels = numpy.array([[[2, 3, 0]]], numpy.int32)
+    step = numpy.eye(11, dtype=numpy.float32)[labels] * 5                 # (1, 1, 3, 11)
+    columns = numpy.eye(11, dtype=numpy.float32)[[[[2, 2, 0, 3, 3, 0, 0]]]] * 5   # W = 2T+1
+    images = numpy.full((1, 3, 48, 48), 0.5, numpy.float32)
+
+    def picture(logits, head):
+        o = out._replace(logits=chainer.Variable(logits))
+        return numpy.asarray(render_rows(images, o, labels, CharMap.load('svhn'), 1, (48, 48),
+                                         head=head))
+    read = picture(step, None)
+    # the columns read '12' by best path: the same row as a step head that reads '12'
+    numpy.testing.assert_array_equal(picture(columns, 'ctc'), read)
+    assert (picture(columns, None) != read).any()          # per-column argmax: '11022'

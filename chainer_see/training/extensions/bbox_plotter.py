@@ -120,7 +120,7 @@ def _draw_region_cells(canvas, draw, crops, reads, colors, views, where, cell, c
 
 
 def render_rows(images, output, labels, char_map, views, view_size, heatmaps=None,
-                true_boxes=None, title=''):
+                true_boxes=None, title='', head=None):
     """The PNG of one step: a title line, then one row per image (module docstring).
 
     Args:
@@ -132,6 +132,7 @@ def render_rows(images, output, labels, char_map, views, view_size, heatmaps=Non
         heatmaps: ``(M, H, W)`` in [0, 1] or ``None``.
         true_boxes: list of ``(R, 4)`` arrays (or ``None`` entries) or ``None``.
         title: text of the first line.
+        head: ``config.head`` (``'ctc'``: the logits are columns, read by best path).
     Returns a PIL RGB image.
     """
     cpu = backend.CpuDevice()
@@ -141,7 +142,7 @@ def render_rows(images, output, labels, char_map, views, view_size, heatmaps=Non
     logits = output.logits.array
     N = logits.shape[1]
     corners = region_corners(output.grids.array, view_size, views)
-    pred_text = metrics.decode(logits, char_map)                  # (M, N) strings
+    pred_text = metrics.decode(logits, char_map, head=head)       # (M, N) strings
     label_text = metrics.decode(labels, char_map)
     right = metrics.word_correct(logits, labels)                  # (M, N)
 
@@ -155,7 +156,7 @@ def render_rows(images, output, labels, char_map, views, view_size, heatmaps=Non
     crops_w = views * (cw + 4)
     font = get_font(max(11, min(18, int(round(min(ch, row_h / max(N, 1)) / 2.6)))))
     tmp = ImageDraw.Draw(Image.new('RGB', (1, 1)))
-    T = logits.shape[2]
+    T = labels.shape[-1]                  # characters (a ctc head has 2T+1 columns)
     text_w = int(tmp.textlength('label ' + 'W' * min(T, 24), font=font)) + 2 * GAP
     n_panels = 2 if heatmaps is not None else 1
     width = n_panels * (W * s + GAP) + crops_w + text_w + GAP
@@ -235,7 +236,7 @@ class BBoxPlotter(extension.Extension):
             out, masks = model.infer(x), None
         return render_rows(self.images, out, self.labels, cfg.get_char_map(), cfg.views,
                            cfg.view_size, heatmaps=masks, true_boxes=self.true_boxes,
-                           title=title)
+                           title=title, head=cfg.head)
 
     def __call__(self, trainer):
         it = trainer.updater.iteration
