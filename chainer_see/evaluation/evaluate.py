@@ -35,6 +35,8 @@ from chainer_see.cli_types import count, positive_int
 from chainer_see.config import PRESETS as MODEL_PRESETS
 from chainer_see.data.errors import EXIT_BAD_INPUT, DataError, error_line
 from chainer_see.evaluation import inference
+from chainer_see.evaluation import lexicon
+from chainer_see.evaluation import predict
 from chainer_see.evaluation.cli_checks import HelpFormatter, check_output_folder
 from chainer_see.evaluation.eval_set import DEFAULT_COUNT, fit_warning, open_evaluation_set
 from chainer_see.evaluation.loop import DEFAULT_BATCH, Evaluation, evaluate_model, figures
@@ -92,6 +94,11 @@ def build_parser():
     p.add_argument('--skip-bad', action='store_true',
                    help='report and skip bad ground-truth rows and unreadable images instead '
                         'of stopping at the first')
+    p.add_argument('--lexicon', default=None, metavar='FILE',
+                   help='a ctc-head model only: read every word under this lexicon (one word '
+                        'per line; CRNN\'s lexicon decoding, as predict.py --lexicon)')
+    p.add_argument('--lexicon-distance', type=count, default=3, metavar='D',
+                   help='largest edit distance from the greedy reading to a lexicon word')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     return p
 
@@ -137,9 +144,24 @@ def main(argv=None, stdout=None):
         return EXIT_BAD_INPUT
 
 
+def lexicon_reader(args, config):
+    """The batch reader of ``--lexicon`` (``None`` without it); ``ValueError`` for a
+    model without the ctc head, ``FileNotFoundError`` for a missing file."""
+    if not args.lexicon:
+        return None
+    predict.check_lexicon_model(config)
+    tree = lexicon.BKTree(lexicon.load_lexicon(args.lexicon))
+
+    def read(model, x, char_map, device=None):
+        return predict.read_with_lexicon(model, x, char_map, tree, args.lexicon_distance,
+                                         device)
+    return read
+
+
 def _run(args, out):
     model, device, metadata, fmt = inference.open_model(args.model, args.preset, args.gpu)
     config = model.config
+    read = lexicon_reader(args, config)          # a bad --lexicon stops before any work
     dataset_name, note0 = resolve_dataset(args, metadata, args.model)
     data_dir = args.data_dir or (metadata or {}).get('data_dir') or 'data'
     ds, note = open_evaluation_set(dataset_name, config, data_dir, args.count, args.skip_bad)
@@ -155,7 +177,8 @@ def _run(args, out):
         sys.stderr.flush()
     ev = evaluate_model(model, ds, args.batch_size, device,
                         show_progress=False if args.no_progress else None,
-                        skip_bad=args.skip_bad, dataset_name=dataset_name)
+                        skip_bad=args.skip_bad, dataset_name=dataset_name,
+                        read=read)
     p()
     for line in format_figures(ev.figures, ev.views_match):
         p(line)

@@ -77,7 +77,7 @@ class Evaluation(object):
 
 
 def evaluate_model(model, dataset, batch_size=DEFAULT_BATCH, device=None, show_progress=None,
-                   skip_bad=False, report=None, dataset_name='dataset'):
+                   skip_bad=False, report=None, dataset_name='dataset', read=None):
     """Evaluate ``model`` (a ``SEE``) on ``dataset``; returns an :class:`Evaluation`.
 
     The dataset's images must have the model's input size (``open_evaluation_set`` sees
@@ -85,6 +85,8 @@ def evaluate_model(model, dataset, batch_size=DEFAULT_BATCH, device=None, show_p
     no graph.  ``skip_bad`` reports unreadable images (through ``report``, default
     stderr) and goes on; otherwise the first one raises its ``DataError``.  Labels of a
     dataset with another char map are compared by character (see :func:`fit_warning`).
+    ``read(model, x, char_map, device)`` reads a batch (default ``inference.read``;
+    ``evaluate.py --lexicon`` passes the lexicon's reader).
     """
     from chainer_see.progress import Progress
 
@@ -111,7 +113,7 @@ def evaluate_model(model, dataset, batch_size=DEFAULT_BATCH, device=None, show_p
             if kept:
                 if relabel is not None:
                     labels = relabel(labels)
-                r = inference.read(model, x, char_map, device)
+                r = (read or inference.read)(model, x, char_map, device)
                 ids_all.append(r.ids)
                 lab_all.append(labels)
                 boxes_all.append(r.boxes)

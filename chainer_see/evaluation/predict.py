@@ -139,8 +139,8 @@ def check_lexicon_model(config):
 
 def read_with_lexicon(model, x, char_map, tree, max_distance=3, device=None):
     """Forward ``x`` once (test mode) and read every word slot under the lexicon ``tree``
-    (module docstring): a ``Reading`` whose words and confidences are the lexicon's
-    choices (its ``ids`` stay the greedy reading)."""
+    (module docstring): a ``Reading`` whose words, ids (the words encoded, blank-padded
+    or cut to T) and confidences are the lexicon's choices."""
     from chainer_see.links.see import read_output
     cfg = model.config
     check_lexicon_model(cfg)
@@ -155,7 +155,12 @@ def read_with_lexicon(model, x, char_map, tree, max_distance=3, device=None):
             ws[n], log_conf[b, n] = lexicon_mod.lexicon_decode(
                 logits[b, n], char_map, tree, max_distance)
     word_conf = numpy.exp(log_conf)
-    return r._replace(words=words, word_confidences=word_conf,
+    ids = numpy.zeros_like(r.ids)
+    for b, ws in enumerate(words):
+        for n, w in enumerate(ws):
+            enc = char_map.encode(w)[:ids.shape[-1]]
+            ids[b, n, :len(enc)] = enc
+    return r._replace(ids=ids, words=words, word_confidences=word_conf,
                       confidences=numpy.exp(log_conf.sum(axis=-1)))
 
 

@@ -99,7 +99,9 @@ def test_read_with_lexicon_replaces_words_by_lexicon_words(ctc_model):
             else:
                 assert got in (w, word + '9')
     assert (r.word_confidences <= 1).all()
-    numpy.testing.assert_array_equal(r.ids, plain.ids)
+    # the ids are the lexicon's words (what evaluate.py --lexicon scores), blank-padded
+    cmap = cfg.get_char_map()
+    assert [[cmap.decode(w) for w in image] for image in r.ids] == r.words
 
 
 def test_train_head_ctc_then_predict_with_a_lexicon(tmp_path):
@@ -132,6 +134,34 @@ def test_train_head_ctc_then_predict_with_a_lexicon(tmp_path):
     assert pr.main([path7, str(img), '--no-draw', '--lexicon', str(words),
                     '--lexicon-distance', '0'], stdout=buf) == 0
     assert 'text: 7 ' in buf.getvalue()
+
+
+def test_evaluate_reads_under_a_lexicon(tmp_path, capsys):
+    out = str(tmp_path / 'run')
+    assert cli.main(['--out', out, '--head', 'ctc', '--iterations', '1', '--batch-size', '2',
+                     '--validation-size', '2', '--test-interval', '1', '--no-gif',
+                     '--quiet']) == 0
+    model = chainer_see.load_model(os.path.join(out, 'model.npz'))
+    seven = model.config.get_char_map().encode('7')[0]
+    model.recognition_net.classifier.b.array[seven] += 100.0      # reads "7" everywhere
+    path = h.save(model, str(tmp_path / 'seven.npz'), dataset='synthetic-svhn')
+    words = tmp_path / 'words.txt'
+    words.write_text('75\n')
+    from chainer_see.evaluation import evaluate as ev
+
+    def read_column(args):
+        assert ev.main([path, '--count', '4', '--no-progress', '--out',
+                        str(tmp_path / args[0])] + args[1:]) == 0
+        rows = (tmp_path / args[0] / 'predictions.csv').read_text().splitlines()
+        return {line.split(',')[2] for line in rows[1:]}
+    assert read_column(['plain']) == {'7'}
+    assert read_column(['lex', '--lexicon', str(words)]) == {'75'}
+    lstm = h.save(h.fixed_model(h.tiny_svhn_config(), varied=False),
+                  str(tmp_path / 'lstm.npz'), dataset='synthetic-svhn')
+    capsys.readouterr()
+    assert ev.main([lstm, '--count', '2', '--no-progress', '--lexicon', str(words)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'ctc' in err
 
 
 def test_lexicon_needs_a_ctc_model(tmp_path, capsys):
