@@ -78,6 +78,17 @@ def test_main_command_writes_what_readme_lists_then_evaluate_predict_heatmaps(wo
     assert Image.open(str(cwd / 'heat.png')).size[0] > 0
 
 
+def test_ctc_reader_commands_train_then_read_under_a_lexicon(workdir, photo_source):
+    cwd = workdir(photos=photo_source)
+    run_doc('python train.py --head ctc --out runs/ctc', cwd, doc='README.md')
+    config = json.load(open(str(cwd / 'runs' / 'ctc' / 'config.json')))
+    assert config['model']['head'] == 'ctc'
+    (cwd / 'words.txt').write_text('1\n22\n333\n')
+    proc = run_doc('python predict.py runs/ctc/model.npz house.png --lexicon words.txt', cwd)
+    # every word read (after two iterations: maybe none) is a lexicon word or stays
+    assert 'house.png' in proc.stdout and 'text:' in proc.stdout
+
+
 @pytest.mark.parametrize('text,header', [
     ('python datasets/synthetic/generate.py --kind svhn-crops --count 1000 --out data/syn-crops',
      (1, 5)),
