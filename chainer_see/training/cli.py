@@ -137,6 +137,17 @@ def build_parser():
     p = _Parser(prog='train.py', formatter_class=_Formatter, epilog=EPILOG,
                 description='Train SEE (Bartz et al., AAAI 2018): one network that finds text\n'
                             'regions and reads them, trained on text labels only.')
+    _data_options(p, d, presets)
+    _model_options(p, d)
+    _optimization_options(p, d)
+    _curriculum_options(p, d)
+    _output_options(p, d)
+    _device_options(p, d)
+    return p
+
+
+def _data_options(p, d, presets):
+    """The 'data' options of ``train.py``."""
     g = p.add_argument_group('data')
     g.add_argument('--dataset', default=d['dataset'],
                    help='a preset (%s) or a path to a ground-truth file or curriculum JSON'
@@ -159,6 +170,9 @@ def build_parser():
                         "JSON (class id -> code point) (default: --model's, else the dataset "
                         "preset's, else svhn)")
 
+
+def _model_options(p, d):
+    """The 'model' options of ``train.py``."""
     g = p.add_argument_group('model')
     g.add_argument('--model', choices=MODEL_PRESETS, default=None,
                    help="model preset; its input size (64x64, 200x200, 600x150) is the one "
@@ -199,6 +213,9 @@ def build_parser():
                         'grid started from the 64x64 crops (default: the view size, as in '
                         'the paper)')
 
+
+def _optimization_options(p, d):
+    """The 'optimization' options of ``train.py``."""
     g = p.add_argument_group('optimization')
     g.add_argument('--iterations', type=positive_int, default=None,
                    help='stop after this many iterations ' + _per_dataset('iterations'))
@@ -258,6 +275,9 @@ def build_parser():
     g.add_argument('--box-weight', type=non_negative, default=d['box_weight'],
                    help='weight of the box loss of --box-fraction')
 
+
+def _curriculum_options(p, d):
+    """The 'curriculum and restarts' options of ``train.py``."""
     g = p.add_argument_group('curriculum and restarts')
     g.add_argument('--no-curriculum', action='store_true',
                    help='train on all levels mixed from the start')
@@ -300,6 +320,9 @@ def build_parser():
                    help='rule: recognition improves while the validation text loss fell by '
                         'this share over the window')
 
+
+def _output_options(p, d):
+    """The 'output' options of ``train.py``."""
     g = p.add_argument_group('output')
     g.add_argument('--out', default=d['out'], help='output folder')
     g.add_argument('--resume', action='store_true',
@@ -327,6 +350,9 @@ def build_parser():
                    help='do not assemble boxes/training.gif at the end')
     g.add_argument('--quiet', action='store_true', help='no progress lines on stdout')
 
+
+def _device_options(p, d):
+    """The 'devices' options of ``train.py``."""
     g = p.add_argument_group('devices')
     g.add_argument('--gpus', default=d['gpus'], metavar='IDS',
                    help='GPU ids: none = CPU, 0 = one GPU, 0,1,2,3 = data parallel with '
@@ -335,7 +361,6 @@ def build_parser():
                    help='ChainerMN data parallel across processes/machines: mpiexec -n K '
                         'python train.py --mpi [--gpus 0,1,2,3] (one process per device)')
     g.add_argument('--save-rank-models', action='store_true', help=argparse.SUPPRESS)
-    return p
 
 
 def _given_options(parser, argv):
