@@ -36,7 +36,7 @@ class TrainChain(chainer.Chain):
 
     def forward(self, x, labels, boxes=None, box_mask=None):
         """``boxes`` ``(B, N*V, 4)`` and ``box_mask`` ``(B, N*V)``: the true word boxes of
-        the batch (``data.BoxLabels``), passed on to the loss; ``None`` for text only."""
+        the batch (``box_labels.BoxLabels``), passed on to the loss; ``None`` for text only."""
         output = self.model(x)
         if boxes is None and box_mask is None:
             loss, parts = self.loss(output, labels)

@@ -9,7 +9,7 @@ from PIL import Image
 
 from chainer_see.data import GroundTruthDataset
 from chainer_see.data.boxes import ink_box
-from chainer_see.training.data import BoxLabels
+from chainer_see.training.box_labels import BoxLabels
 
 from tests.data import helpers
 

@@ -1,5 +1,5 @@
 """``--box-fraction`` / ``--box-weight``: the box term of ``SEELoss``, the fixed choice of
-the images that carry boxes (``training.data.BoxLabels``), and the option's way through
+the images that carry boxes (``training.box_labels.BoxLabels``), and the option's way through
 ``train.py`` (issue 17)."""
 import json
 import os
@@ -15,7 +15,8 @@ from chainer_see.data.presets import Level
 from chainer_see.data.synthetic import SyntheticDataset
 from chainer_see.functions import affine_grid
 from chainer_see.links.see import SEEOutput
-from chainer_see.training.data import BoxLabels, CurriculumData, Shard, box_chosen, make_iterator
+from chainer_see.training.box_labels import BoxLabels, box_chosen
+from chainer_see.training.data import CurriculumData, Shard, make_iterator
 from chainer_see.training.loss import BOX_BETA, SEELoss, box_loss
 
 from tests.training.helpers import random_levels, small_run
