@@ -108,131 +108,13 @@ import chainer
 import chainer.functions as F
 from chainer import backend
 
-from chainer_see.functions import grid_to_boxes
 from chainer_see.evaluation import metrics
 from chainer_see.evaluation.ctc_decode import chainer_ctc_loss
 from chainer_see.evaluation.ctc_decode import ctc_ids
+from chainer_see.training.grid_terms import box_loss, corner_regularizers, grid_regularizers
 
 MODES = ('svhn', 'fsns', 'paper')
 FSNS_WORD_WEIGHTS = (1.0, 1.25, 2.0, 1.25)
-MIN_WIDTH_PX = 1.0
-#: smooth-L1 of the box term: quadratic below this many grid units (5 % of the view's
-#: side), linear above
-BOX_BETA = 0.1
-
-
-def _outside(grids):
-    """``(B, M)``: mean over the four corners of how far they lie outside [-1, 1]."""
-    g = grids
-    corners = F.stack([g[:, :, :, 0, 0], g[:, :, :, 0, -1], g[:, :, :, -1, -1],
-                       g[:, :, :, -1, 0]], axis=2)                       # (B, M, 4, 2)
-    one = corners.dtype.type(1)
-    return F.mean(F.sum(F.relu(F.absolute(corners) - one), axis=3), axis=2)
-
-
-def box_corner_targets(boxes, num_views, view_size, dtype=numpy.float32):
-    """True boxes ``(B, M, 4)`` in pixels of the input (region ``m`` in view
-    ``m % num_views``) -> their corners ``(B, M, 4, 2)`` in grid units of the view, in
-    the order top-left, top-right, bottom-right, bottom-left (arrays in, arrays out)."""
-    xp = backend.get_array_module(boxes)
-    b = xp.asarray(boxes, dtype=numpy.float64)
-    Hv, Wv = view_size
-    M = b.shape[1]
-    offset = (xp.arange(M) % num_views).astype(numpy.float64) * Wv         # (M,)
-    x0, x1 = b[..., 0] - offset, b[..., 2] - offset
-    y0, y1 = b[..., 1], b[..., 3]
-    sx, sy = 2.0 / max(Wv - 1, 1), 2.0 / max(Hv - 1, 1)
-    gx0, gx1, gy0, gy1 = x0 * sx - 1, x1 * sx - 1, y0 * sy - 1, y1 * sy - 1
-    corners = xp.stack([xp.stack([gx0, gy0], -1), xp.stack([gx1, gy0], -1),
-                        xp.stack([gx1, gy1], -1), xp.stack([gx0, gy1], -1)], axis=2)
-    return corners.astype(dtype)
-
-
-def box_loss(grids, boxes, box_mask, view_size, num_views=1, beta=BOX_BETA):
-    """Per-image box term ``(B,)`` (Variable) of the grids ``(B, M, 2, Ho, Wo)`` against
-    the true boxes ``(B, M, 4)`` (pixels of the input) where ``box_mask`` ``(B, M)`` is
-    non-zero: smooth-L1 between the grid's corners and the box's, in grid units (module
-    docstring).  Images without a boxed region get 0 and no gradient."""
-    xp = backend.get_array_module(grids)
-    dt = grids.dtype
-    B, M = grids.shape[:2]
-    boxes = xp.asarray(getattr(boxes, 'array', boxes))
-    mask = xp.asarray(getattr(box_mask, 'array', box_mask))
-    if boxes.shape != (B, M, 4) or mask.shape != (B, M):
-        raise ValueError('box labels have shapes %s and mask %s; the model has (B, N*V) = '
-                         '%s regions: boxes (B, N*V, 4), mask (B, N*V)'
-                         % (tuple(boxes.shape), tuple(mask.shape), (B, M)))
-    mask = (mask != 0)
-    target = box_corner_targets(boxes, num_views, view_size, dt)           # (B, M, 4, 2)
-    target = xp.where(mask[:, :, None, None], target, dt.type(0))           # NaN-free
-    g = grids
-    corners = F.stack([g[:, :, :, 0, 0], g[:, :, :, 0, -1], g[:, :, :, -1, -1],
-                       g[:, :, :, -1, 0]], axis=2)                          # (B, M, 4, 2)
-    per_coord = F.huber_loss(corners, target, dt.type(beta), reduce='no') / dt.type(beta)
-    per_region = F.mean(F.reshape(per_coord, (B, M, 8)), axis=2)           # (B, M)
-    count = mask.sum(axis=1)                                                # (B,)
-    weights = mask.astype(dt) / xp.maximum(count, 1).astype(dt)[:, None]    # (B, M)
-    return F.sum(per_region * weights, axis=1)
-
-
-def grid_regularizers(grids, view_size, height_hinge=None):
-    """Per-grid regularizer values (Variables ``(B, M)``) from grids ``(B, M, 2, Ho, Wo)``,
-    in the hull geometry of modes ``'svhn'`` and ``'paper'`` (module docstring).
-
-    Returns a dict with ``area``, ``aspect``, ``direction``, ``outside`` and, when
-    ``height_hinge`` is a number, ``height``.
-    """
-    Hv, Wv = view_size
-    corners, boxes = grid_to_boxes(grids, (Hv, Wv))           # (B, M, 4, 2), (B, M, 4) px
-    xp = backend.get_array_module(corners)
-    dt = corners.dtype
-    width = boxes[:, :, 2] - boxes[:, :, 0]
-    height = boxes[:, :, 3] - boxes[:, :, 1]
-    out = {}
-    out['area'] = width * height / dt.type(max(Wv - 1, 1) * max(Hv - 1, 1))
-    w = F.maximum(width, xp.full(width.shape, MIN_WIDTH_PX, dtype=dt))
-    out['aspect'] = F.relu(height / w - dt.type(0.5))
-    # corners: top-left, top-right, bottom-right, bottom-left; (x, y) pixels
-    sy = dt.type(2.0 / max(Hv - 1, 1))
-    sx = dt.type(2.0 / max(Wv - 1, 1))
-    out['direction'] = (F.relu(corners[:, :, 0, 1] - corners[:, :, 3, 1]) * sy
-                        + F.relu(corners[:, :, 0, 0] - corners[:, :, 1, 0]) * sx)
-    out['outside'] = _outside(grids)
-    if height_hinge is not None:
-        out['height'] = F.relu(dt.type(height_hinge) - height)
-    return out
-
-
-def corner_regularizers(grids, view_size, height_hinge=None):
-    """Per-grid regularizer values (Variables ``(B, M)``) from grids ``(B, M, 2, Ho, Wo)``,
-    as the published FSNS loss measures them (mode ``'fsns'``, module docstring): sides
-    as Euclidean distances between corners, pixels ``(g + 1) / 2 * size``, direction in
-    pixels.
-
-    Returns a dict with ``area``, ``aspect``, ``direction``, ``outside`` and, when
-    ``height_hinge`` is a number, ``height``.
-    """
-    Hv, Wv = view_size
-    dt = grids.dtype
-    one, half = dt.type(1), dt.type(0.5)
-
-    def pixels(i, j):          # (x, y) of grid point (i, j) in pixels of the view
-        p = (grids[:, :, :, i, j] + one) * half                          # (B, M, 2)
-        return p[:, :, 0] * dt.type(Wv), p[:, :, 1] * dt.type(Hv)
-
-    (x0, y0), (x1, y1), (x2, y2) = pixels(0, 0), pixels(0, -1), pixels(-1, 0)
-    width = F.sqrt(F.square(x1 - x0) + F.square(y1 - y0))               # tl .. tr
-    height = F.sqrt(F.square(x2 - x0) + F.square(y2 - y0))              # tl .. bl
-    xp = backend.get_array_module(grids)
-    out = {}
-    out['area'] = width * height / dt.type(Wv * Hv)
-    w = F.maximum(width, xp.full(width.shape, MIN_WIDTH_PX, dtype=dt))
-    out['aspect'] = F.relu(height / w - half)
-    out['direction'] = F.relu(y0 - y2) + F.relu(x0 - x1)
-    out['outside'] = _outside(grids)
-    if height_hinge is not None:
-        out['height'] = F.relu(dt.type(height_hinge) - height)
-    return out
 
 
 class SEELoss(object):
@@ -336,6 +218,32 @@ class SEELoss(object):
         """``(loss Variable, parts)``; ``boxes`` ``(B, N*V, 4)`` and ``box_mask``
         ``(B, N*V)`` (both or neither) add the box term and ``parts['box']``."""
         logits, grids = output.logits, output.grids
+        N = logits.shape[1]
+        labels, ctc, T = self._checked_labels(logits, labels)
+        w = self._word_weights(N, backend.get_array_module(logits), logits.dtype)   # (N,)
+        word_loss, pred = self._text_values(logits, labels, ctc, T)
+        parts = {}
+        # the published per-slot accuracy (not sequence accuracy: a slot predicted empty
+        # where the label is empty counts as right); it also scales the area weight
+        accuracy = metrics.published_accuracy(pred, labels)
+        parts['slot_accuracy'] = accuracy
+        # lambda1 from the previous call's accuracy (code: set after the loss)
+        lam1 = self.area_weight + self.area_accuracy_scale * (self.last_accuracy or 0.0)
+        reg = self._regularizers(grids, N, lam1, parts) if self.uses_regularizers else None
+        text, total = self._combine(word_loss, reg, w, ctc)
+        if boxes is not None or box_mask is not None:
+            box = self._box_term(grids, N, boxes, box_mask)
+            parts['box'] = float(box.array)
+            if self.box_weight:
+                total = total + box * box.dtype.type(self.box_weight)
+        parts['text'] = float(text.array)
+        parts['loss'] = float(total.array)
+        self.last_accuracy = accuracy
+        return total, parts
+
+    def _checked_labels(self, logits, labels):
+        """``(labels array (B, N, T), ctc, T)``; ``ValueError`` naming what does not fit.
+        A ctc head's logits have ``2T + 1`` columns for labels of ``T`` characters."""
         B, N, T, K = logits.shape
         xp = backend.get_array_module(logits)
         labels = labels.array if isinstance(labels, chainer.Variable) else labels
@@ -353,80 +261,75 @@ class SEELoss(object):
         if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= K):
             raise ValueError('labels must be class ids in [0, %d), got values in [%d, %d]'
                              % (K, int(labels.min()), int(labels.max())))
-        w = self._word_weights(N, xp, logits.dtype)                   # (N,)
+        return labels, ctc, T
 
-        if ctc:     # -log p(word) per slot (B, N)
+    @staticmethod
+    def _text_values(logits, labels, ctc, T):
+        """``(loss values, predicted ids (B, N, T))``: ``-log p(word)`` per slot
+        ``(B, N)`` for a ctc head, else the cross-entropy per character ``(B, N, T)``."""
+        B, N, _, K = logits.shape
+        if ctc:
             nll = F.reshape(chainer_ctc_loss(
                 F.reshape(logits, (B * N,) + logits.shape[2:]),
                 labels.reshape(B * N, T).astype(numpy.int32), reduce='no'), (B, N))
-            pred = ctc_ids(logits.array, T)
-        else:
-            ce = F.softmax_cross_entropy(F.reshape(logits, (B * N * T, K)),
-                                         labels.reshape(-1).astype(numpy.int32), reduce='no')
-            ce = F.reshape(ce, (B, N, T))
-            pred = logits.array.argmax(axis=-1)
-        parts = {}
-        # the published per-slot accuracy (not sequence accuracy: a slot predicted empty
-        # where the label is empty counts as right); it also scales the area weight
-        accuracy = metrics.published_accuracy(pred, labels)
-        parts['slot_accuracy'] = accuracy
+            return nll, ctc_ids(logits.array, T)
+        ce = F.softmax_cross_entropy(F.reshape(logits, (B * N * T, K)),
+                                     labels.reshape(-1).astype(numpy.int32), reduce='no')
+        return F.reshape(ce, (B, N, T)), logits.array.argmax(axis=-1)
 
-        # lambda1 from the previous call's accuracy (code: set after the loss)
-        lam1 = self.area_weight + self.area_accuracy_scale * (self.last_accuracy or 0.0)
-
-        # regularizers: (B, N, V) values, weighted and summed over the terms
+    def _regularizers(self, grids, N, lam1, parts):
+        """The weighted regularizers summed over their terms, ``(B, N, V)``, or ``None``
+        when every weight is 0; each term's mean goes into ``parts``."""
+        B, M = grids.shape[:2]
+        if M % N:
+            raise ValueError('grids hold %d regions, not a multiple of N = %d' % (M, N))
+        V = M // N
+        measure = corner_regularizers if self.mode == 'fsns' else grid_regularizers
+        values = measure(grids, self.view_size, self.height_hinge)
+        weights = {'area': lam1, 'aspect': self.aspect_weight,
+                   'direction': self.direction_weight, 'height': self.height_weight,
+                   'outside': self.outside_weight}
+        parts['area_weight'] = lam1
         reg = None
-        if self.uses_regularizers:
-            M = grids.shape[1]
-            if M % N:
-                raise ValueError('grids hold %d regions, not a multiple of N = %d' % (M, N))
-            V = M // N
-            measure = corner_regularizers if self.mode == 'fsns' else grid_regularizers
-            values = measure(grids, self.view_size, self.height_hinge)
-            weights = {'area': lam1, 'aspect': self.aspect_weight,
-                       'direction': self.direction_weight, 'height': self.height_weight,
-                       'outside': self.outside_weight}
-            parts['area_weight'] = lam1
-            for key, v in values.items():
-                parts[key] = float(v.array.mean())
-                if weights[key]:
-                    term = F.reshape(v, (B, N, V)) * v.dtype.type(weights[key])
-                    reg = term if reg is None else reg + term
+        for key, v in values.items():
+            parts[key] = float(v.array.mean())
+            if weights[key]:
+                term = F.reshape(v, (B, N, V)) * v.dtype.type(weights[key])
+                reg = term if reg is None else reg + term
+        return reg
 
+    def _combine(self, word_loss, reg, w, ctc):
+        """``(text, total)`` of the mode (module docstring) from the text loss values of
+        :meth:`_text_values`, the regularizers ``(B, N, V)`` (or ``None``) and the word
+        weights ``w``."""
         if self.mode == 'fsns':     # batch means, summed over the views and characters
-            per_slot = F.mean(nll, axis=0) if ctc else F.sum(F.mean(ce, axis=0), axis=1)
+            per_slot = F.mean(word_loss, axis=0) if ctc else F.sum(F.mean(word_loss, axis=0),
+                                                                     axis=1)
             text = F.mean(per_slot * w)
             if reg is not None:
                 per_slot = per_slot + F.sum(F.mean(reg, axis=0), axis=1)
-            total = F.mean(per_slot * w)
-        else:                       # the V views of a slot averaged
-            reg = None if reg is None else F.mean(reg, axis=2)           # (B, N)
-            if self.mode == 'svhn':
-                per_slot = F.mean(nll, axis=0) if ctc else F.mean(ce, axis=(0, 2))  # (N,)
-                text = F.sum(per_slot * w)
-                total = text if reg is None else text + F.sum(F.mean(reg, axis=0) * w)
-            else:   # paper
-                per_image = nll if ctc else F.sum(ce, axis=2)            # (B, N)
-                text = F.sum(F.mean(per_image, axis=0) * w)
-                if reg is not None:
-                    per_image = per_image + reg
-                total = F.sum(F.mean(per_image, axis=0) * w)
-        if boxes is not None or box_mask is not None:
-            if boxes is None or box_mask is None:
-                raise ValueError('SEELoss: pass both boxes and box_mask, or neither')
-            M = grids.shape[1]
-            if self.view_size is None:
-                raise ValueError('SEELoss needs view_size=(H, W) of one view for box labels')
-            if M % N:
-                raise ValueError('grids hold %d regions, not a multiple of N = %d' % (M, N))
-            box = F.mean(box_loss(grids, boxes, box_mask, self.view_size, M // N))
-            parts['box'] = float(box.array)
-            if self.box_weight:
-                total = total + box * box.dtype.type(self.box_weight)
-        parts['text'] = float(text.array)
-        parts['loss'] = float(total.array)
-        self.last_accuracy = accuracy
-        return total, parts
+            return text, F.mean(per_slot * w)
+        reg = None if reg is None else F.mean(reg, axis=2)               # the V views: (B, N)
+        if self.mode == 'svhn':
+            per_slot = F.mean(word_loss, axis=0) if ctc else F.mean(word_loss, axis=(0, 2))
+            text = F.sum(per_slot * w)
+            return text, text if reg is None else text + F.sum(F.mean(reg, axis=0) * w)
+        per_image = word_loss if ctc else F.sum(word_loss, axis=2)        # paper: (B, N)
+        text = F.sum(F.mean(per_image, axis=0) * w)
+        if reg is not None:
+            per_image = per_image + reg
+        return text, F.sum(F.mean(per_image, axis=0) * w)
+
+    def _box_term(self, grids, N, boxes, box_mask):
+        """The mean smooth-L1 box loss of ``box_loss`` (``--box-fraction``)."""
+        if boxes is None or box_mask is None:
+            raise ValueError('SEELoss: pass both boxes and box_mask, or neither')
+        M = grids.shape[1]
+        if self.view_size is None:
+            raise ValueError('SEELoss needs view_size=(H, W) of one view for box labels')
+        if M % N:
+            raise ValueError('grids hold %d regions, not a multiple of N = %d' % (M, N))
+        return F.mean(box_loss(grids, boxes, box_mask, self.view_size, M // N))
 
     def _word_weights(self, N, xp, dtype):
         if self.word_weights is None:

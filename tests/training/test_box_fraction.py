@@ -17,7 +17,8 @@ from chainer_see.functions import affine_grid
 from chainer_see.links.see import SEEOutput
 from chainer_see.training.box_labels import BoxLabels, box_chosen
 from chainer_see.training.data import CurriculumData, Shard, make_iterator
-from chainer_see.training.loss import BOX_BETA, SEELoss, box_loss
+from chainer_see.training.grid_terms import BOX_BETA, box_loss
+from chainer_see.training.loss import SEELoss
 
 from tests.training.helpers import random_levels, small_run
 
@@ -127,7 +128,7 @@ def test_box_loss_gradient_is_right_and_one_sgd_step_moves_the_grid_toward_its_b
     # an affine grid (theta of the localization head) far from its box: it moves there
     theta = chainer.Variable(numpy.array([[[[0.9, 0, 0.05], [0, 0.9, -0.02]],
                                             [[0.9, 0, 0], [0, 0.9, 0]]]], numpy.float32))
-    from chainer_see.training.loss import box_corner_targets
+    from chainer_see.training.grid_terms import box_corner_targets
     target = box_corner_targets(boxes, 1, (40, 50))[0, 0]                # (4, 2)
     losses, distances = [], []
     for step in range(2):
