@@ -175,6 +175,46 @@ def plan_curriculum(rows, min_words, max_words):
     return plan
 
 
+def _convert_record(payload, index, shard, char_map, policy, c, limits):
+    """``(png bytes, words)`` of one record, or ``None`` for a bad record (reported to
+    ``policy``) or one the word filters drop; counts it in ``c``."""
+    min_words, max_words, max_chars = limits
+    c['records'] += 1
+    try:
+        png, text = decode_record(payload, char_map)
+        png = check_png(png)
+    except ValueError as e:
+        policy(DataError(shard, 'record %d' % index, str(e)))
+        c['bad'] += 1
+        return None
+    words = text.split()
+    if len(words) < min_words:
+        c['dropped: fewer than %d words' % min_words] += 1
+    elif len(words) > max_words:
+        c['dropped: more than %d words' % max_words] += 1
+    elif max(len(w) for w in words) > max_chars:
+        c['dropped: a word longer than %d chars' % max_chars] += 1
+    else:
+        return png, words
+    return None
+
+
+def _write_splits(tmp, rows, ext, limits, char_map, gt_format, say):
+    """The ground truth of every split, and of each split's word counts (the levels)."""
+    min_words, max_words, max_chars = limits
+    for split, split_rows in rows.items():
+        if not split_rows:
+            say('%s: no image kept' % split)
+            continue
+        write_ground_truth(os.path.join(tmp, split + ext), split_rows, max_words,
+                           max_chars, char_map, gt_format)
+        for k in range(min_words, max_words + 1):
+            level_rows = [r for r in split_rows if len(r[1]) == k]
+            if level_rows:
+                write_ground_truth(os.path.join(tmp, '%s_%d%s' % (split, k, ext)),
+                                   level_rows, k, max_chars, char_map, gt_format)
+
+
 def convert_fsns(src, out, min_words=1, max_words=4, max_chars=21, splits=SPLITS,
                  skip_bad=False, report=None, overwrite=False, gt_format='words',
                  show_progress=None):
@@ -205,40 +245,18 @@ def convert_fsns(src, out, min_words=1, max_words=4, max_chars=21, splits=SPLITS
             folder = os.path.join(tmp, split, name)
             os.makedirs(folder)
             for index, payload in read_records(shard, on_error=policy):
-                c['records'] += 1
-                try:
-                    png, text = decode_record(payload, char_map)
-                    png = check_png(png)
-                except ValueError as e:
-                    policy(DataError(shard, 'record %d' % index, str(e)))
-                    c['bad'] += 1
+                row = _convert_record(payload, index, shard, char_map, policy, c,
+                                      (min_words, max_words, max_chars))
+                if row is None:
                     continue
-                words = text.split()
-                if len(words) < min_words:
-                    c['dropped: fewer than %d words' % min_words] += 1
-                    continue
-                if len(words) > max_words:
-                    c['dropped: more than %d words' % max_words] += 1
-                    continue
-                if max(len(w) for w in words) > max_chars:
-                    c['dropped: a word longer than %d chars' % max_chars] += 1
-                    continue
+                png, words = row
                 rel = '%s/%s/%06d.png' % (split, name, index)
                 with open(os.path.join(tmp, rel), 'wb') as f:
                     f.write(png)
                 rows[split].append((rel, words))
                 c['kept'] += 1
-        for split, split_rows in rows.items():
-            if not split_rows:
-                say('%s: no image kept' % split)
-                continue
-            write_ground_truth(os.path.join(tmp, split + ext), split_rows, max_words,
-                               max_chars, char_map, gt_format)
-            for k in range(min_words, max_words + 1):
-                level_rows = [r for r in split_rows if len(r[1]) == k]
-                if level_rows:
-                    write_ground_truth(os.path.join(tmp, '%s_%d%s' % (split, k, ext)),
-                                       level_rows, k, max_chars, char_map, gt_format)
+        _write_splits(tmp, rows, ext, (min_words, max_words, max_chars), char_map, gt_format,
+                      say)
         curriculum = plan_curriculum(rows, min_words, max_words)
         for k, reason in curriculum['dropped'].items():
             say('curriculum level %s (exactly %s word%s) dropped: %s'
