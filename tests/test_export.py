@@ -26,9 +26,14 @@ from chainer_see.export import layers, network  # noqa: E402
 TOL = dict(rtol=1e-4, atol=1e-4)
 
 SMALL = dict(loc_units=32, rec_units=32)
-#: the structural options of config.py: every value of each must be exported
+#: heads the export refuses with one line (tests/model/test_ctc_head.py checks the
+#: refusal): the ctc head's bidirectional LSTM over columns has no exporter yet
+NOT_EXPORTED = {'head': ('ctc',)}
+#: the structural options of config.py: every value of each must be exported, but those
+#: of NOT_EXPORTED
 OPTIONS = {'transform_head': config_mod.TRANSFORM_HEADS, 'backbone': config_mod.BACKBONES,
-           'head': config_mod.HEADS, 'backward_lstm': (False, True),
+           'head': tuple(h for h in config_mod.HEADS if h not in NOT_EXPORTED['head']),
+           'backward_lstm': (False, True),
            'rotation_dropout': config_mod.ROTATION_DROPOUTS,
            'slot_layout': config_mod.SLOT_LAYOUTS, 'shortcut': config_mod.SHORTCUTS,
            'pooling': config_mod.POOLINGS}
