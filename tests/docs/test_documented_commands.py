@@ -27,8 +27,8 @@ EXCLUDED = {
     '--no-baselines': EXPERIMENT,
     'python experiments/small_scale.py --only grid128-zoom-replace '
     '--minutes grid128-zoom-replace=40 --no-baselines': EXPERIMENT,
-    'python experiments/box_fraction.py --minutes 5': (
-        'the issue-17 measurement (docs/results.md section 8): four training runs of 5 '
+    'python experiments/box_fraction.py --minutes 4': (
+        'the issue-17 measurement (docs/results.md section 8): four training runs of 4 '
         'minutes and their evaluations on 1,000 held-out images; the runs it asks for and '
         'its table and plot are checked by tests/test_box_fraction_experiment.py'),
     'python experiments/small_scale.py --only grid128-from-crops '
