@@ -35,7 +35,6 @@ from chainer_see.cli_types import count, positive_int
 from chainer_see.config import PRESETS as MODEL_PRESETS
 from chainer_see.data.errors import EXIT_BAD_INPUT, DataError, error_line
 from chainer_see.evaluation import inference
-from chainer_see.evaluation import lexicon
 from chainer_see.evaluation import predict
 from chainer_see.evaluation.cli_checks import HelpFormatter, check_output_folder
 from chainer_see.evaluation.eval_set import DEFAULT_COUNT, fit_warning, open_evaluation_set
@@ -94,11 +93,7 @@ def build_parser():
     p.add_argument('--skip-bad', action='store_true',
                    help='report and skip bad ground-truth rows and unreadable images instead '
                         'of stopping at the first')
-    p.add_argument('--lexicon', default=None, metavar='FILE',
-                   help='a ctc-head model only: read every word under this lexicon (one word '
-                        'per line; CRNN\'s lexicon decoding, as predict.py --lexicon)')
-    p.add_argument('--lexicon-distance', type=count, default=3, metavar='D',
-                   help='largest edit distance from the greedy reading to a lexicon word')
+    predict.add_lexicon_options(p)
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     return p
 
@@ -145,12 +140,11 @@ def main(argv=None, stdout=None):
 
 
 def lexicon_reader(args, config):
-    """The batch reader of ``--lexicon`` (``None`` without it); ``ValueError`` for a
-    model without the ctc head, ``FileNotFoundError`` for a missing file."""
+    """The batch reader of ``--lexicon`` (``None`` without it); the errors of
+    ``predict.open_lexicon``."""
     if not args.lexicon:
         return None
-    predict.check_lexicon_model(config)
-    tree = lexicon.BKTree(lexicon.load_lexicon(args.lexicon))
+    tree = predict.open_lexicon(args.lexicon, config)
 
     def read(model, x, char_map, device=None):
         return predict.read_with_lexicon(model, x, char_map, tree, args.lexicon_distance,

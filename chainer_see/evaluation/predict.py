@@ -137,6 +137,30 @@ def check_lexicon_model(config):
                          "this model's head is %r" % (config.head,))
 
 
+def add_lexicon_options(p):
+    """``--lexicon FILE`` and ``--lexicon-distance D`` (``predict.py``, ``evaluate.py``)."""
+    p.add_argument('--lexicon', default=None, metavar='FILE',
+                   help='a word list (UTF-8, one word per line): every word read is replaced '
+                        'by the lexicon word of highest CTC probability among those within '
+                        '--lexicon-distance edits of it (CRNN\'s lexicon decoding; empty '
+                        'slots stay empty). Needs a model with the ctc head (train.py --head '
+                        'ctc) (default: none, the words as read)')
+    p.add_argument('--lexicon-distance', type=count, default=3, metavar='D',
+                   help='largest edit distance between the word read and a lexicon word '
+                        '(CRNN: 3)')
+
+
+def open_lexicon(path, config):
+    """The ``BKTree`` of ``--lexicon path`` for a model of ``config``: ``ValueError`` (one
+    line) for a model without the ctc head or a file without a word,
+    ``FileNotFoundError`` for a missing file."""
+    check_lexicon_model(config)
+    tree = lexicon_mod.BKTree(lexicon_mod.load_lexicon(path))
+    if not len(tree):
+        raise ValueError('--lexicon %s holds no word' % path)
+    return tree
+
+
 def read_with_lexicon(model, x, char_map, tree, max_distance=3, device=None):
     """Forward ``x`` once (test mode) and read every word slot under the lexicon ``tree``
     (module docstring): a ``Reading`` whose words, ids (the words encoded, blank-padded
@@ -316,15 +340,7 @@ def build_parser():
                         'every view, or decide by its aspect ratio (auto: an image within '
                         "%.0f %%%% of the model input's aspect ratio is split, any other "
                         'repeated)' % (100 * (ASPECT_TOLERANCE - 1)))
-    p.add_argument('--lexicon', default=None, metavar='FILE',
-                   help='a word list (UTF-8, one word per line): every word read is replaced '
-                        'by the lexicon word of highest CTC probability among those within '
-                        '--lexicon-distance edits of it (CRNN\'s lexicon decoding; empty '
-                        'slots stay empty). Needs a model with the ctc head (train.py --head '
-                        'ctc) (default: none, the words as read)')
-    p.add_argument('--lexicon-distance', type=count, default=3, metavar='D',
-                   help='largest edit distance between the word read and a lexicon word '
-                        '(CRNN: 3)')
+    add_lexicon_options(p)
     p.add_argument('--batch-size', type=positive_int, default=8, help='images per forward')
     p.add_argument('--gpu', type=int, default=-1, metavar='N',
                    help='GPU to run on (CuPy device N); -1 = CPU')
@@ -355,10 +371,7 @@ def main(argv=None, stdout=None):
         model, device = open_backend(args)
         tree = None
         if args.lexicon is not None:
-            check_lexicon_model(model.config)
-            tree = lexicon_mod.BKTree(lexicon_mod.load_lexicon(args.lexicon))
-            if not len(tree):
-                raise ValueError('--lexicon %s holds no word' % args.lexicon)
+            tree = open_lexicon(args.lexicon, model.config)
     except (DataError, ValueError, FileNotFoundError, ImportError) as e:
         sys.stderr.write(error_line(e) + '\n')
         return EXIT_BAD_INPUT
