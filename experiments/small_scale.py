@@ -81,6 +81,20 @@ def _frozen_svhn_reader(*regularizers):
             + ('--lr-final', '1e-5', '--lr-decay-start', '0.6'))
 
 
+def _grid128_from(run, accuracy, *options):
+    """Arguments of a 128x128 grid run that starts both networks from ``run``'s model
+    (its localization reading the grid shrunk to 64x64), with the area term scaled by the
+    accuracy, the direction and outside terms, ``options``, the accuracy rule at
+    ``accuracy`` and the rate decayed to 1e-4 over the last 20 %."""
+    model = '{runs}/%s/model.npz' % run
+    return SMALL_VALIDATION + (
+        '--batch-size', '16', '--loc-input-size', '64', '--load-localization', model,
+        '--load-recognition', model, '--area-weight', '0', '--area-scale', '1',
+        '--direction-weight', '1', '--outside-weight', '1') + options + (
+        '--curriculum-rule', 'accuracy', '--curriculum-accuracy', accuracy,
+        '--curriculum-rise', '0.02', '--lr-final', '1e-4', '--lr-decay-start', '0.8')
+
+
 #: the shares of images with true boxes of the issue-17 measurement
 BOX_FRACTIONS = (0.0, 0.01, 0.1, 1.0)
 
@@ -186,15 +200,7 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     # anywhere (a number's cell and size, at any offset), so that a fixed box cannot see
     # it and the box must follow and shrink; then 2, 3 and 4 filled cells.  Levels move on
     # at 50 % validation sequence accuracy (the crops' model reads 61 %)
-    Experiment('grid128-zoom', 'synthetic-grid128-zoom', 95,
-               SMALL_VALIDATION + ('--batch-size', '16', '--loc-input-size', '64',
-                                   '--load-localization', '{runs}/svhn/model.npz',
-                                   '--load-recognition', '{runs}/svhn/model.npz',
-                                   '--area-weight', '0', '--area-scale', '1',
-                                   '--direction-weight', '1', '--outside-weight', '1',
-                                   '--curriculum-rule', 'accuracy', '--curriculum-accuracy',
-                                   '0.5', '--curriculum-rise', '0.02',
-                                   '--lr-final', '1e-4', '--lr-decay-start', '0.8'),
+    Experiment('grid128-zoom', 'synthetic-grid128-zoom', 95, _grid128_from('svhn', '0.5'),
                'curriculum crops -> one number zooming out to a cell\'s size anywhere -> 2, 3, '
                '4 filled cells of the 128x128 grid: the svhn run\'s model as the first step',
                ('svhn',)),
@@ -204,15 +210,7 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     # goes on from that model (stopped by hand at iteration 4,513) through the grid's
     # levels with --curriculum-mix replace: each level trains on its own images only
     Experiment('grid128-zoom-replace', 'synthetic-grid128', 40,
-               SMALL_VALIDATION + ('--batch-size', '16', '--loc-input-size', '64',
-                                   '--load-localization', '{runs}/grid128-zoom/model.npz',
-                                   '--load-recognition', '{runs}/grid128-zoom/model.npz',
-                                   '--area-weight', '0', '--area-scale', '1',
-                                   '--direction-weight', '1', '--outside-weight', '1',
-                                   '--curriculum-mix', 'replace',
-                                   '--curriculum-rule', 'accuracy', '--curriculum-accuracy',
-                                   '0.3', '--curriculum-rise', '0.02',
-                                   '--lr-final', '1e-4', '--lr-decay-start', '0.8'),
+               _grid128_from('grid128-zoom', '0.3', '--curriculum-mix', 'replace'),
                'grid128-zoom\'s model on through 1 -> 2 -> 3 -> 4 filled cells, each level on '
                'its own images (--curriculum-mix replace), next level at 30 % settled'),
 ] + [
