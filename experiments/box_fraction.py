@@ -27,7 +27,9 @@ if HERE not in sys.path:
 
 import small_scale  # noqa: E402  (the experiment driver beside this script)
 
-BATCH = 16    # the synthetic-grid128 batch size (train.py's default for it)
+#: the synthetic-grid128 batch size (train.py's default for it), for a run folder
+#: without its config.json
+BATCH = 16
 
 
 def names(fractions):
@@ -48,16 +50,26 @@ def rows_of(runs, fractions):
             log = json.load(fh)
         last = log[-1] if log else {}
         iterations = int(last.get('iteration', 0))
+        batch = _batch_size(out)
         boxes = [e['main/box'] for e in log if 'main/box' in e]
         rows.append({'box_fraction': f, 'experiment': name, 'iterations': iterations,
                      'minutes': round(last.get('elapsed_time', 0) / 60.0, 1),
-                     'boxed_images_seen': int(round(f * iterations * BATCH)),
+                     'boxed_images_seen': int(round(f * iterations * batch)),
                      'first_box_loss': boxes[0] if boxes else None,
                      'last_box_loss': boxes[-1] if boxes else None,
                      'sequence_accuracy': report.get('sequence_accuracy'),
                      'char_accuracy': report.get('char_accuracy'),
                      'mean_iou': report.get('mean_iou'), 'iou50': report.get('iou50')})
     return rows
+
+
+def _batch_size(out):
+    """The batch size the run in ``out`` trained with (its config.json), else BATCH."""
+    path = os.path.join(out, 'config.json')
+    if not os.path.exists(path):
+        return BATCH
+    with open(path) as fh:
+        return int(json.load(fh)['options']['batch_size'])
 
 
 def table(rows):
