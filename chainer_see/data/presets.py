@@ -13,6 +13,7 @@ preset                      data                                levels          
 ``synthetic-grid128``       64x64 crops in a 2x2 grid, 128x128  4 (1..4 nums)   ``svhn-grid``
 ``synthetic-grid128-zoom``  one number zooming out, then 2..4   5 (2 + 2..4)    ``svhn-grid``
 ``synthetic-random``        1-4 numbers anywhere, 200x200       4 (1..4 nums)   ``svhn-grid``
+``synthetic-random128``     1-4 numbers anywhere, 128x128       4 (1..4 nums)   ``svhn-grid``
 ``synthetic-fsns``          four views of a street sign         4 (1..4 words)  ``fsns``
 ``svhn``                    DATA/svhn/{train,test}/gt.tsv       1               ``svhn``
 ``svhn-grid``               DATA/svhn/grid[-test]/gt.tsv        1               ``svhn-grid``
@@ -26,7 +27,8 @@ is measured on the same held-out images.  Level ``k`` of a synthetic curriculum 
 images with exactly ``k`` numbers (words) and ``k`` word slots; training on all levels
 at once (no curriculum) is the same data mixed from the start.  The test set of
 ``synthetic-random`` and ``synthetic-fsns`` mixes all levels, as the real test sets do;
-that of the grids is the full grid (four numbers), the task the curriculum leads to.
+that of the grids and of ``synthetic-random128`` has four numbers on every image, the
+task the curriculum leads to.
 """
 import collections
 import dataclasses
@@ -105,6 +107,12 @@ PRESETS = collections.OrderedDict((p.name, p) for p in [
                   'synthetic 200x200 images, numbers at random places; curriculum 1->2->3->4',
                   kind='svhn-random',
                   levels=tuple(_exactly('numbers', k) for k in (1, 2, 3, 4))),
+    DatasetPreset('synthetic-random128', 'svhn-grid', 'svhn-grid',
+                  'synthetic 128x128 images, numbers of 40-64 px at random places (the '
+                  'random set at the grid128 scale, for CPUs); curriculum 1->2->3->4, '
+                  'tested on four',
+                  kind='svhn-random128',
+                  levels=tuple(_exactly('numbers', k) for k in (1, 2, 3, 4)), test_mixed=False),
     DatasetPreset('synthetic-fsns', 'fsns', 'fsns',
                   'synthetic FSNS-like signs, four 150x150 views; curriculum 1->4 words',
                   kind='fsns-like',

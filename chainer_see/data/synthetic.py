@@ -17,6 +17,9 @@ Kinds (native image size, word slots N x characters T):
   learn to shrink and follow the number.
 - ``svhn-random`` (200x200, ``max_numbers`` x 5): ``min_numbers``-``max_numbers``
   crops (48-96 px) at random non-overlapping places (the paper's Fig. 5).
+- ``svhn-random128`` (128x128, ``max_numbers`` x 5): the same scaled to the 128x128
+  canvas of ``svhn-grid128`` (crops of 40-64 px; 200x200's 48-96 px times 0.64 is
+  31-61): the analogue of ``svhn-random`` that fits 2 CPU cores.
 - ``fsns-like`` (150x600, ``max_words`` x 21): four 150x150 views of one street-name
   sign of ``min_words``-``max_words`` French words (see ``fsns_like``).
 
@@ -39,11 +42,15 @@ from chainer_see.data.boxes import ink_box, rescale_boxes
 from chainer_see.data.reading_order import sort_in_reading_order
 from chainer_see.data.sample import Sample
 
-KINDS = ('svhn-crops', 'svhn-grid', 'svhn-grid128', 'svhn-zoom128', 'svhn-random', 'fsns-like')
+KINDS = ('svhn-crops', 'svhn-grid', 'svhn-grid128', 'svhn-zoom128', 'svhn-random',
+         'svhn-random128', 'fsns-like')
 #: grid kinds: (canvas side, smallest and largest crop side); 2x2 cells
 GRIDS = {'svhn-grid': (200, 56, 96), 'svhn-grid128': (128, 64, 64)}
 #: numbers per image by default (min, max)
-DEFAULT_NUMBERS = {'svhn-random': (1, 4), 'svhn-grid': (4, 4), 'svhn-grid128': (4, 4)}
+#: random kinds: crop sides (lo, hi) at random non-overlapping places
+RANDOMS = {'svhn-random': (48, 96), 'svhn-random128': (40, 64)}
+DEFAULT_NUMBERS = {'svhn-random': (1, 4), 'svhn-random128': (1, 4), 'svhn-grid': (4, 4),
+                   'svhn-grid128': (4, 4)}
 
 
 def random_digits(rng, min_digits, max_digits):
@@ -185,7 +192,7 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
         max_chars (int or None): T, at least ``max_digits`` / the longest word
             (default 5 for digits, 21 for fsns-like).
         min_digits, max_digits: digits per house number (1..5).
-        min_numbers, max_numbers: numbers per image for ``svhn-random`` (default 1..4)
+        min_numbers, max_numbers: numbers per image for the random kinds (default 1..4)
             and filled cells of the grid kinds (default 4); N = ``max_numbers``, so a
             curriculum can go 1 -> 2 -> 3 -> 4.
         min_words, max_words: words per sign for ``fsns-like`` (1..4; N = max_words).
@@ -234,7 +241,7 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
             raise ValueError('max_chars %d is too small for %s' % (self.max_chars, kind))
         self.native_size = {'svhn-crops': (64, 64), 'svhn-grid': (200, 200),
                             'svhn-grid128': (128, 128), 'svhn-zoom128': (128, 128),
-                            'svhn-random': (200, 200),
+                            'svhn-random': (200, 200), 'svhn-random128': (128, 128),
                             'fsns-like': (150, 600)}[kind]
         self.image_size = tuple(image_size) if image_size is not None else self.native_size
         self.num_views = 4 if fsns else 1
@@ -272,9 +279,9 @@ class SyntheticDataset(chainer.dataset.DatasetMixin):
             place = (rng.randint(0, W - side), rng.randint(0, H - side), side, side)
             s = Sample(*render_svhn_composite(rng, [place], self.min_digits, self.max_digits,
                                               self.native_size, with_masks))
-        elif self.kind == 'svhn-random':
+        elif self.kind in RANDOMS:
             n = rng.randint(self.min_numbers, self.max_numbers)
-            places = compose.random_layout(rng, n, self.native_size, 48, 96)
+            places = compose.random_layout(rng, n, self.native_size, *RANDOMS[self.kind])
             s = Sample(*render_svhn_composite(rng, places, self.min_digits, self.max_digits,
                                               self.native_size, with_masks))
         else:

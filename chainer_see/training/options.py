@@ -30,6 +30,7 @@ TRAINING_DEFAULTS = {
     'synthetic-grid128': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=250),
     'svhn-grid': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
     'synthetic-random': dict(iterations=40000, batch_size=16, lr=1e-3, test_interval=500),
+    'synthetic-random128': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=250),
     'svhn-random': dict(iterations=40000, batch_size=16, lr=1e-3, test_interval=500),
     'synthetic-fsns': dict(iterations=100000, batch_size=8, lr=1e-4, test_interval=1000),
     'fsns': dict(iterations=300000, batch_size=8, lr=1e-4, test_interval=2000),

@@ -16,9 +16,9 @@ def test_every_preset_names_an_existing_model_and_loss_preset():
         SEELoss.preset(p.loss, cfg)
         if p.synthetic:
             ds = SyntheticDataset(p.kind, 1, **p.levels[-1])
-            # the grid analogues are read by the svhn-grid model built for their 128x128
-            assert ds.image_size == (cfg.image_size if not p.name.startswith(
-                'synthetic-grid128') else (128, 128)), p.name
+            # the 128x128 analogues are read by the svhn-grid model built for their size
+            assert ds.image_size == (cfg.image_size if '128' not in p.name
+                                     else (128, 128)), p.name
             assert len(ds.char_map) == cfg.num_classes, p.name
 
 
@@ -153,6 +153,32 @@ def test_zoom_levels_shrink_the_number_and_place_it_anywhere():
     assert sides[1] < 0.85 * sides[0]
     test = presets.evaluation_dataset('synthetic-grid128-zoom', count=3)
     assert test.kind == 'svhn-grid128' and test.num_words == 4
+
+
+def test_random128_levels_place_k_numbers_apart_at_the_grid128_scale():
+    levels = presets.curriculum_levels('synthetic-random128', validation_size=30)
+    assert [lv.train.kind for lv in levels] == ['svhn-random128'] * 4
+    for k, lv in enumerate(levels, 1):
+        assert lv.train.num_words == k
+        for i in range(30):
+            boxes = lv.validation.true_boxes(i)
+            assert boxes.shape == (k, 4) and (boxes >= 0).all() and (boxes <= 127).all()
+            # no two numbers overlap (their crops are placed apart)
+            for a in range(k):
+                for b in range(a + 1, k):
+                    assert (min(boxes[a, 2], boxes[b, 2]) < max(boxes[a, 0], boxes[b, 0])
+                            or min(boxes[a, 3], boxes[b, 3]) < max(boxes[a, 1], boxes[b, 1]))
+    heights = np.concatenate([lv.validation.true_boxes(i)[:, 3] - lv.validation.true_boxes(i)[:, 1]
+                              for lv in levels for i in range(30)])
+    # crops of 40-64 px: the numbers are smaller than the grid128's (64 px crops) ...
+    grid = presets.evaluation_dataset('synthetic-grid128', count=30)
+    grid_h = np.concatenate([grid.true_boxes(i)[:, 3] - grid.true_boxes(i)[:, 1]
+                             for i in range(30)])
+    assert heights.mean() < 0.95 * grid_h.mean() and heights.mean() > 0.5 * grid_h.mean()
+    # ... and tested, like the grids, on four numbers per image
+    test = presets.evaluation_dataset('synthetic-random128', count=5)
+    assert test.kind == 'svhn-random128' and test.num_words == 4
+    assert all(len(test.words(i)) == 4 for i in range(5))
 
 
 @pytest.mark.parametrize('opts', [dict(min_side=4), dict(min_side=100, max_side=90),

@@ -17,7 +17,8 @@ from chainer_see.progress import Progress, progress
 from tests.data import helpers
 
 SIZES = {'svhn-crops': ((64, 64), 1, 1), 'svhn-grid': ((200, 200), 4, 1),
-         'svhn-random': ((200, 200), 4, 1), 'fsns-like': ((150, 600), 4, 4)}
+         'svhn-random': ((200, 200), 4, 1), 'svhn-random128': ((128, 128), 4, 1),
+         'fsns-like': ((150, 600), 4, 4)}
 
 
 @pytest.mark.parametrize('kind', sorted(SIZES))
