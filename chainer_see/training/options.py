@@ -1,6 +1,7 @@
 """The options of a training run: their defaults, and what the dataset decides.
 
-``train.py``'s parser (``cli``) takes its defaults from ``COMMON_DEFAULTS``; an option
+The options themselves, with their defaults, are the table ``option_table.OPTIONS``;
+``COMMON_DEFAULTS`` and ``LOSS_OPTIONS`` are derived from it.  An option
 left ``None`` there takes the ``TRAINING_DEFAULTS`` entry of ``--dataset``
 (:func:`fill_defaults`).  ``LOSS_OPTIONS`` maps the loss options to ``SEELoss``
 arguments.  :func:`choose_presets` and :func:`guess_model_preset` decide the model and
@@ -10,6 +11,7 @@ import argparse
 
 from chainer_see.config import SEEConfig
 from chainer_see.data import presets
+from chainer_see.training.option_table import OPTIONS
 
 #: Per-dataset defaults of the options left unset.  synthetic-svhn (the default run) is
 #: measured on 2 shared CPU cores: batch 32 runs ~80 images/s (batch 16: ~64/s, 64: ~85/s,
@@ -38,28 +40,12 @@ TRAINING_DEFAULTS = {
 #: Defaults of a ``--dataset`` path (by the model preset it fits).
 PATH_DEFAULTS = {'svhn': 'svhn', 'svhn-grid': 'svhn-grid', 'fsns': 'fsns',
                  'fsns-paper': 'fsns'}
-#: Options every run shares (the command line's defaults).
-COMMON_DEFAULTS = dict(
-    dataset='synthetic-svhn', data_dir='data', model=None, out='result', iterations=None,
-    time_limit=None, batch_size=None, lr=None, lr_final=None, lr_decay_start=0.0,
-    weight_decay=5e-4,
-    clip=2.0, seed=0, validation_size=256, test_interval=None, log_interval=None,
-    snapshot_interval=None, keep_snapshots=2, plot_interval=None, plot_images=4,
-    heatmaps=False, no_gif=False, loss_mode=None, area_weight=None, area_scale=None,
-    aspect_weight=None, direction_weight=None, height_hinge=None, outside_weight=None,
-    slot_layout=None, loc_input_size=None, no_curriculum=False, curriculum_mix='add',
-    curriculum_window=5, curriculum_threshold=0.1, curriculum_rule='loss',
-    curriculum_accuracy=0.8, curriculum_rise=0.01, max_restarts=0, restart_interval=0,
-    restart_tolerance=0.005, restart_improvement=0.05, load_localization=None,
-    load_recognition=None, freeze=None, char_map=None,
-    resume=False, overwrite=False, gpus=None, mpi=False, loader='serial', loader_workers=2,
-    skip_bad=False, save_rank_models=False, quiet=False, box_fraction=0.0, box_weight=1.0)
+#: Options every run shares (the command line's defaults), from ``option_table.OPTIONS``
+#: (not the model overrides such as ``--head``: cli's ``config_overrides``).
+COMMON_DEFAULTS = {o.dest: o.default for o in OPTIONS if not o.model_override}
 #: ``(option, SEELoss argument)`` of the loss options (``None``: the dataset's default,
-#: else the loss preset's).
-LOSS_OPTIONS = (('loss_mode', 'mode'), ('area_weight', 'area_weight'),
-                ('area_scale', 'area_accuracy_scale'), ('aspect_weight', 'aspect_weight'),
-                ('direction_weight', 'direction_weight'), ('height_hinge', 'height_hinge'),
-                ('outside_weight', 'outside_weight'), ('box_weight', 'box_weight'))
+#: else the loss preset's), from the ``loss_arg`` of ``option_table.OPTIONS``.
+LOSS_OPTIONS = tuple((o.dest, o.loss_arg) for o in OPTIONS if o.loss_arg)
 
 
 def default_options(**changes):
