@@ -3,7 +3,7 @@
 devices (:func:`make_devices`) -> data (:func:`make_levels`, :func:`settle_model_preset`,
 :func:`make_data`) -> model (:func:`model_config`, :func:`make_model`,
 :func:`load_part`) -> loss (:func:`make_loss`) -> :func:`make_chain` ->
-:func:`make_optimizer` -> iterators (:func:`train_iterators`) -> :func:`make_updater`
+:func:`make_optimizer` -> iterators (:func:`train_iterator`) -> :func:`make_updater`
 -> :func:`make_evaluator` and the Trainer extensions (:func:`make_nan_guard`,
 :func:`add_theta_guard`, :func:`make_snapshot`, :func:`make_curriculum`,
 :func:`make_restart`, :func:`add_lr_extensions`; those of the writer only: ``reports``).
@@ -123,30 +123,30 @@ def make_data(levels, options, plan):
                           **box_arguments(options))
 
 
-def train_iterators(data, levels, options, plan, level):
-    """Training iterators of ``level``: one, or one per device (multi-GPU)."""
+def train_iterator(data, levels, options, plan, level, replica=0):
+    """The training iterator of ``level`` for device ``replica`` (several GPUs of one
+    process: one shard each; else this process's data, ``replica`` 0)."""
     o = options
     if plan.updater == 'multiprocess':
-        K = len(plan.devices)
-        shards = CurriculumData(levels, curriculum=not o.no_curriculum,
-                                mix=o.curriculum_mix, shard_index=0, shard_count=K, **box_arguments(o))
-        out = []
-        for k in range(K):
-            shards.shard_index = k
-            ds, shuffle = shards.train(level)
-            out.append(make_iterator(ds, o.batch_size, train=True, shuffle=shuffle,
-                                     seed=o.seed + 101 * k + level, loader=o.loader,
-                                     workers=o.loader_workers))
-        return out
+        data = CurriculumData(levels, curriculum=not o.no_curriculum, mix=o.curriculum_mix,
+                              shard_index=replica, shard_count=len(plan.devices),
+                              **box_arguments(o))
+        seed = o.seed + 101 * replica + level
+    else:
+        seed = o.seed + 101 * plan.rank + level
     ds, shuffle = data.train(level)
-    return [make_iterator(ds, o.batch_size, train=True, shuffle=shuffle,
-                          seed=o.seed + 101 * plan.rank + level, loader=o.loader,
-                          workers=o.loader_workers)]
+    return make_iterator(ds, o.batch_size, train=True, shuffle=shuffle, seed=seed,
+                         loader=o.loader, workers=o.loader_workers)
 
 
 def validation_iterator(data, level, batch_size):
     """The validation iterator of ``level`` (one pass, in order)."""
     return make_iterator(data.validation(level), batch_size, train=False)
+
+
+def probe_images(dataset, count=32):
+    """The first ``count`` images of ``dataset``, stacked: the restart rule's probe."""
+    return numpy.stack([dataset[i][0] for i in range(min(count, len(dataset)))])
 
 
 def predicted_boxes(model, images, image_size):
@@ -269,7 +269,7 @@ def check_freeze(options):
 def make_updater(plan, iterators, optimizer, chain, replica_context):
     """``StandardUpdater`` on one device (the chain sent there), or
     ``parallel.SEEMultiprocessUpdater`` over the plan's devices (``replica_context``:
-    the run, whose module-level functions the workers call)."""
+    what the module-level functions the workers are sent need: the ``Curriculum``)."""
     if plan.updater == 'multiprocess':
         from chainer_see.training.parallel import SEEMultiprocessUpdater
         return SEEMultiprocessUpdater(iterators, optimizer, plan.devices,
@@ -309,23 +309,24 @@ def make_snapshot(options, model, on_error_save, writer, health, log):
                     writer=writer, health=health, log=log)
 
 
-def make_curriculum(options, set_level, num_levels, out, comm, log):
-    """The ``CurriculumSwitch`` of the ``--curriculum-*`` options; ``OUT/next_level`` and
-    SIGUSR1 move on by hand."""
+def make_curriculum(options, curriculum, out, comm, log):
+    """The ``CurriculumSwitch`` of the ``--curriculum-*`` options over ``curriculum`` (a
+    ``levels.Curriculum``); ``OUT/next_level`` and SIGUSR1 move on by hand."""
     o = options
     return CurriculumSwitch(
-        set_level, num_levels, window=o.curriculum_window, threshold=o.curriculum_threshold,
+        curriculum, window=o.curriculum_window, threshold=o.curriculum_threshold,
         rule=o.curriculum_rule, min_accuracy=o.curriculum_accuracy,
         rise=o.curriculum_rise,
         trigger_file=os.path.join(out, 'next_level'),
         signal_number=getattr(signal, 'SIGUSR1', None), comm=comm, log=log)
 
 
-def make_restart(options, reset, probe, comm, log):
-    """The ``LocalizationRestart`` of the ``--max-restarts`` / ``--restart-*`` options."""
+def make_restart(options, reset, probe, curriculum, comm, log):
+    """The ``LocalizationRestart`` of the ``--max-restarts`` / ``--restart-*`` options
+    (its window starts anew when ``curriculum`` changes level)."""
     o = options
     return LocalizationRestart(
-        reset, probe=probe, max_restarts=o.max_restarts,
+        reset, probe=probe, curriculum=curriculum, max_restarts=o.max_restarts,
         interval=o.restart_interval, window=o.curriculum_window,
         box_tolerance=o.restart_tolerance, min_improvement=o.restart_improvement,
         comm=comm, log=log)

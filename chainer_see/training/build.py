@@ -8,12 +8,11 @@ resumes if asked, trains, and writes ``model.npz`` and the final snapshot (``rec
 left ``None`` take the dataset's defaults (``options.TRAINING_DEFAULTS``).  The names
 other code imports from here are re-exported from the modules that define them.
 """
+import functools
 import os
 import signal
 import sys
 import weakref
-
-import numpy
 
 import chainer
 from chainer import training
@@ -27,6 +26,9 @@ from chainer_see.training import reports
 from chainer_see.training import run_folder
 from chainer_see.training.assembly import RESIZED_INPUT
 from chainer_see.training.assembly import seeded
+from chainer_see.training.levels import Curriculum
+from chainer_see.training.levels import LevelIterator
+from chainer_see.training.levels import LevelView
 from chainer_see.training.extensions.nan_guard import NonFiniteError
 from chainer_see.training.extensions.nan_guard import first_non_finite_param
 from chainer_see.training.options import (
@@ -46,11 +48,11 @@ __all__ = ['SEETraining', 'RESIZED_INPUT', 'TRAINING_DEFAULTS', 'PATH_DEFAULTS',
 # ---------------------------------------------------------------------- replica functions
 # Module-level, so that the multi-GPU updater can send them to its worker processes.
 def _replica_set_level(worker, level):
-    ctx = worker.context
-    old = worker.iterator
-    worker.iterator = ctx.train_iterators(level)[worker.proc_id]
-    ctx.apply_shape(worker.model.model, level)
-    old.finalize()
+    # worker.context: the worker's copy of the run's Curriculum; its LevelIterator reads
+    # the level at the next batch
+    curriculum = worker.context
+    curriculum.level = int(level)
+    assembly.apply_shape(worker.model.model, curriculum.label_shapes[level])
 
 
 def _replica_reset(worker, seed):
@@ -67,8 +69,9 @@ class SEETraining(object):
 
     Attributes: ``options``, ``plan``, ``comm``, ``writer`` (this process writes files),
     ``levels``, ``data`` (``CurriculumData``), ``config``, ``model``, ``loss``,
-    ``chain``, ``optimizer``, ``updater``, ``evaluator``, ``trainer``, ``level``,
-    ``curriculum``, ``restart``, ``plotter``, ``snapshot``, ``stop``.
+    ``chain``, ``optimizer``, ``updater``, ``evaluator``, ``trainer``, ``level`` (read
+    from ``level_state``, the ``levels.Curriculum``), ``curriculum`` (the
+    ``CurriculumSwitch``), ``restart``, ``plotter``, ``snapshot``, ``stop``.
     """
 
     def __init__(self, options, log=None, levels=None, config_overrides=None):
@@ -76,10 +79,10 @@ class SEETraining(object):
         self._log = log
         self._given_levels = levels
         self._config_overrides = dict(config_overrides or {})
-        self.level = 0
         self.comm = None
         self.interrupted = None     # 'Ctrl-C' or 'SIGTERM' once a stop signal arrived
         self.saves = []             # [(path, error)]: the writes after an error or at the end
+        o = options
         self._setup_devices()
         self.writer = devices_module.is_writer(self.plan)
         self.out = options.out
@@ -88,6 +91,8 @@ class SEETraining(object):
             self._setup_data()
             self._setup_model()
             self._setup_trainer()
+            if o.start_level > 1:     # a resume sets its own level later
+                self.level_state.set(o.start_level - 1)
         except BaseException:
             self.release_folder()
             raise
@@ -134,6 +139,15 @@ class SEETraining(object):
         self.defaults = dataset_defaults(o.dataset, model_preset)
         fill_defaults(o, self.defaults)
         self.data = assembly.make_data(self.levels, o, self.plan)
+        self.level_state = Curriculum(
+            self.data.num_levels, apply=self.apply_level,
+            label_shapes=[self.data.label_shape(k) for k in range(self.data.num_levels)])
+        start = o.start_level
+        if start > self.data.num_levels:
+            raise ValueError('--start-level %d: %s has %d curriculum level(s)%s'
+                             % (start, o.dataset, self.data.num_levels,
+                                ' (--no-curriculum mixes them into one)'
+                                if o.no_curriculum else ''))
         if self.data.box_fraction > 0:
             self.log('box labels: the true word boxes of a fixed %g of the training images '
                      '(chosen by image and --seed %d), box term weight %g'
@@ -165,13 +179,26 @@ class SEETraining(object):
         """Keep the network named by ``--freeze`` as it is (``assembly.freeze``)."""
         assembly.freeze(self.model, self.options.freeze)
 
-    def train_iterators(self, level):
-        """Training iterators of ``level``: one, or one per device (multi-GPU)."""
-        return assembly.train_iterators(self.data, self.levels, self.options, self.plan,
-                                        level)
+    @property
+    def level(self):
+        """The current curriculum level (0-based)."""
+        return self.level_state.level
 
-    def validation_iterator(self, level):
-        return assembly.validation_iterator(self.data, level, self.options.batch_size)
+    def train_iterators(self):
+        """The training iterators, one per device (several GPUs of one process), each
+        of the current level (``levels.LevelIterator``)."""
+        K = len(self.plan.devices) if self.plan.updater == 'multiprocess' else 1
+        return [LevelIterator(self.level_state, functools.partial(
+            assembly.train_iterator, self.data, self.levels, self.options, self.plan,
+            replica=k)) for k in range(K)]
+
+    def validation_iterator(self):
+        """The validation iterator of the current level."""
+        return LevelIterator(self.level_state, functools.partial(
+            assembly.validation_iterator, self.data, batch_size=self.options.batch_size))
+
+    def _level_view(self, make):
+        return LevelView(self.level_state, make)
 
     def apply_shape(self, model, level):
         """Set ``model``'s N and T to the labels of ``level``."""
@@ -181,11 +208,11 @@ class SEETraining(object):
     def _setup_trainer(self):
         """Updater, ``Trainer`` and its extensions, in the order they are added."""
         o = self.options
-        self.updater = assembly.make_updater(self.plan, self.train_iterators(0),
-                                             self.optimizer, self.chain, self)
+        self.updater = assembly.make_updater(self.plan, self.train_iterators(),
+                                             self.optimizer, self.chain, self.level_state)
         self.stop = make_stop_trigger(o.iterations, o.time_limit)
         self.trainer = trainer = training.Trainer(self.updater, self.stop, out=self.out)
-        self.evaluator = assembly.make_evaluator(self.validation_iterator(0), self.chain,
+        self.evaluator = assembly.make_evaluator(self.validation_iterator(), self.chain,
                                                  self.plan.device, self.comm)
         trainer.extend(self.evaluator, name='validation', trigger=(o.test_interval, 'iteration'))
         # the guard judges every state a snapshot is taken of (see nan_guard): the newest
@@ -197,11 +224,13 @@ class SEETraining(object):
         if self.comm is not None:
             trainer.extend(SyncedNaNGuard(self.comm), name='NaNGuardSync')
         assembly.add_theta_guard(self.model, self._iteration, self._last_good_snapshot)
-        self.curriculum = assembly.make_curriculum(o, self.set_level, self.data.num_levels,
-                                                   self.out, self.comm, self.log)
+        self.curriculum = assembly.make_curriculum(o, self.level_state, self.out, self.comm,
+                                                   self.log)
         trainer.extend(self.curriculum)
+        self._probe = self._level_view(lambda level: assembly.probe_images(
+            self.data.validation(level, full=True)))
         self.restart = assembly.make_restart(o, self.reset_recognition, self.probe_boxes,
-                                             self.comm, self.log)
+                                             self.level_state, self.comm, self.log)
         trainer.extend(self.restart)
         trainer.extend(self.snapshot, trigger=(o.snapshot_interval, 'iteration'))
         assembly.add_lr_extensions(trainer, o, self.optimizer, self.stop.time_limit)
@@ -213,8 +242,8 @@ class SEETraining(object):
     def _writer_extensions(self):
         o = self.options
         trainer = self.trainer
-        self.box_iou = reports.make_box_iou(self.model,
-                                            self.data.validation(self.level, full=True))
+        self.box_iou = reports.make_box_iou(self.model, self._level_view(
+            lambda level: self.data.validation(level, full=True)))
         # the IoU of the untrained model: measured before the first update, it becomes
         # the log's entry and iou.png's point at iteration 0 (nothing else reports then)
         at_start = self.box_iou is not None
@@ -228,8 +257,8 @@ class SEETraining(object):
         reports.add_curve_plots(trainer, o.log_interval, self.loss.uses_regularizers,
                                 self.data, at_start)
         if o.plot_images > 0 and o.plot_interval > 0:
-            self.plotter = reports.make_plotter(self.model, self._plot_images(0), self.out,
-                                                o, self._describe_level)
+            self.plotter = reports.make_plotter(self.model, self._level_view(self._plot_images),
+                                                self.out, o, self._describe_level)
             trainer.extend(self.plotter, trigger=(o.plot_interval, 'iteration'),
                            call_before_training=True)
 
@@ -253,28 +282,17 @@ class SEETraining(object):
                                    self.options.plot_images)
 
     # ------------------------------------------------------------------ curriculum
-    def set_level(self, level):
-        """Switch model, loss input, iterators (all replicas) and plots to ``level``."""
+    def apply_level(self, level):
+        """What must change before the next update at ``level`` (``Curriculum.set``
+        runs it): the model's N and T (also in every worker of several GPUs), update
+        rules for new parameters, ``--freeze``.  The iterators, pictures, IoU probe and
+        restart window read the level themselves (``levels``)."""
         level = int(level)
         self.apply_shape(self.model, level)
         optimizer_module.ensure_update_rules(self.optimizer, self.chain)
         self.freeze()
-        iters = self.train_iterators(level)
         if self.plan.updater == 'multiprocess':
-            self.updater.set_iterators(iters)
             self.updater.on_replicas(_replica_set_level, level)
-        else:
-            old = self.updater.get_iterator('main')
-            self.updater._iterators['main'] = iters[0]
-            old.finalize()
-        self.evaluator._iterators['main'] = self.validation_iterator(level)
-        self.restart.reset_window()
-        self.__dict__.pop('_probe', None)
-        if self.plotter is not None:
-            self.plotter.set_images(*self._plot_images(level))
-        if self.box_iou is not None:
-            self.box_iou.set_dataset(self.data.validation(level, full=True))
-        self.level = level
         sizes = self.data.sizes(level)
         N, T = self.data.label_shape(level)
         self.log('level %d/%d (%s): N=%d regions, T=%d characters, %d training and %d '
@@ -295,12 +313,9 @@ class SEETraining(object):
             self.comm.bcast_data(self.model.recognition_net)
 
     def probe_boxes(self):
-        """Predicted boxes of fixed validation images, in units of the image side."""
-        if not hasattr(self, '_probe'):
-            ds = self.data.validation(self.level, full=True)
-            n = min(32, len(ds))
-            self._probe = numpy.stack([ds[i][0] for i in range(n)])
-        return assembly.predicted_boxes(self.model, self._probe, self.config.image_size)
+        """Predicted boxes of fixed validation images of the current level, in units of
+        the image side."""
+        return assembly.predicted_boxes(self.model, self._probe.get(), self.config.image_size)
 
     # ------------------------------------------------------------------ files
     def metadata(self):
@@ -352,11 +367,10 @@ class SEETraining(object):
         level = 0 if level is None else int(level)
         try:
             if level != self.level:
-                self.set_level(level)
+                self.level_state.set(level)
             chainer.serializers.load_npz(path, self.trainer)
         except (KeyError, ValueError) as e:
             raise records.resume_mismatch(path, e, self.out) from None
-        self.curriculum.level = level
         self.snapshot.last = path
         self.snapshot.last_iteration = int(self.updater.iteration)
         self.log('resumed from %s at iteration %d, level %d/%d'

@@ -208,6 +208,10 @@ _CURRICULUM = _group(
               "level's, mixed) or 'replace' (its own data only: every image has "
               "the level's word count, so no word slot is taught to read "
               "nothing where a later level puts a word)"),
+    _opt('--start-level', type=positive_int, default=1, metavar='K',
+         help='begin a new run at curriculum level K (1-based, as the log counts), '
+              'e.g. to go on from a model of the easier levels '
+              '(--load-localization/--load-recognition); a resume keeps its own level'),
     _opt('--curriculum-window', type=positive_int, default=5,
          help='validation losses in the plateau window'),
     _opt('--curriculum-rule', choices=tuple(CURRICULUM_RULES), default='loss',

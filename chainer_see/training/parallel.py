@@ -5,8 +5,9 @@ process per extra GPU, gradients summed and parameters broadcast with NCCL after
 update) with two additions SEE's training needs:
 
 * **Reconfiguring the replicas between updates**: the curriculum changes the number
-  of regions and the data, a localization restart re-initializes the recognition
-  network.  Trainer extensions run in the master process only, so
+  of regions (the workers' ``levels.LevelIterator`` read the level of their copy of
+  the run's ``Curriculum``, which the function sent sets), a localization restart
+  re-initializes the recognition network.  Trainer extensions run in the master process only, so
   ``on_replicas(fn, *args)`` sends ``fn`` (a picklable module-level function) to every
   worker, where ``fn(worker, *args)`` runs between two updates with ``worker.model``
   (the ``TrainChain``), ``worker.iterator``, ``worker.proc_id`` and ``worker.context``
@@ -78,18 +79,6 @@ class SEEMultiprocessUpdater(mpu.MultiprocessParallelUpdater):
     @property
     def started(self):
         return self._initialized
-
-    def set_iterators(self, iterators):
-        """Swap the master's iterator; the workers' ones only before they start (after
-        that, send them a function that sets ``worker.iterator``)."""
-        old = self._iterators['main']
-        self._iterators['main'] = iterators[0]
-        self._mpu_iterators[0] = iterators[0]
-        if not self._initialized:
-            for i, it in enumerate(iterators[1:], 1):
-                self._mpu_iterators[i] = it
-        if old is not iterators[0]:
-            old.finalize()
 
     def on_replicas(self, fn, *args):
         """Run ``fn(worker, *args)`` in every started worker (no-op before the start)."""

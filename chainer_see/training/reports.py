@@ -38,8 +38,9 @@ class TerminalOnly(object):
 
 
 def make_box_iou(model, dataset):
-    """The ``BoxIoUReport`` on ``dataset`` (a full validation set), or ``None`` when the
-    data knows no true boxes."""
+    """The ``BoxIoUReport`` on ``dataset`` (a full validation set, or a
+    ``levels.LevelView`` of the current level's), or ``None`` when the data knows no
+    true boxes."""
     box_iou = BoxIoUReport(model, dataset)
     return box_iou if box_iou.available() else None
 
@@ -92,7 +93,9 @@ def plot_images(dataset, count):
 
 
 def make_plotter(model, pictures, out, options, describe):
-    """The ``BBoxPlotter`` of ``pictures`` (:func:`plot_images`) into ``OUT/boxes``."""
-    images, labels, boxes = pictures
+    """The ``BBoxPlotter`` into ``OUT/boxes`` of ``pictures``, a ``levels.LevelView`` of
+    the current level's :func:`plot_images`."""
+    images, labels, boxes = pictures.get()
     return BBoxPlotter(model, images, labels, os.path.join(out, 'boxes'), true_boxes=boxes,
-                       heatmaps=options.heatmaps, describe=describe, gif=not options.no_gif)
+                       heatmaps=options.heatmaps, describe=describe, gif=not options.no_gif,
+                       pictures=pictures)

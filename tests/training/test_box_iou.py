@@ -76,6 +76,26 @@ def test_probe_images_are_read_once_per_dataset():
     report.measure()
     report.measure()
     assert Counting.reads == 2
-    report.set_dataset(Counting())      # a new curriculum level: read again
+    report.set_dataset(Counting())      # another dataset: read again
+    report.measure()
+    assert Counting.reads == 4
+
+
+def test_a_level_view_is_read_again_only_when_the_level_changes():
+    from chainer_see.training.levels import Curriculum, LevelView
+
+    class Counting(_Boxes):
+        reads = 0
+
+        def __getitem__(self, i):
+            Counting.reads += 1
+            return _Boxes.__getitem__(self, i)
+    curriculum = Curriculum(2)
+    report = BoxIoUReport(_Model(), LevelView(curriculum, lambda level: Counting()))
+    report.measure()
+    report.measure()
+    assert Counting.reads == 2
+    curriculum.set(1)                   # the report is not told: it reads the level
+    report.measure()
     report.measure()
     assert Counting.reads == 4

@@ -8,6 +8,7 @@ import pytest
 
 import chainer
 
+from chainer_see.training.levels import Curriculum
 from chainer_see.training.extensions.curriculum import CurriculumSwitch
 from tests.training.helpers import small_run
 
@@ -28,7 +29,7 @@ def feed(ext, trainer, values, key='validation/main/loss'):
 
 def test_plateau_rule_needs_a_full_window_of_settled_values():
     applied = []
-    ext = CurriculumSwitch(applied.append, 3, window=5, threshold=0.1, log=None)
+    ext = CurriculumSwitch(Curriculum(3, applied.append), window=5, threshold=0.1, log=None)
     t = FakeTrainer()
     # mean |v - last| over [2.0, 1.9, 1.5, 1.45, 1.4] = (0.6+0.5+0.1+0.05+0)/5 = 0.25 > 0.1
     feed(ext, t, [2.0, None, 1.9, 1.5, None, 1.45, 1.4])
@@ -48,12 +49,12 @@ def test_plateau_rule_needs_a_full_window_of_settled_values():
 
 def test_threshold_is_inclusive_and_a_single_spike_blocks_the_switch():
     applied = []
-    ext = CurriculumSwitch(applied.append, 2, window=2, threshold=0.25, log=None)
+    ext = CurriculumSwitch(Curriculum(2, applied.append), window=2, threshold=0.25, log=None)
     t = FakeTrainer()
     feed(ext, t, [1.0, 1.5])          # mean(|1.0-1.5|, 0) = 0.25 <= 0.25
     assert applied == [1]
     applied2 = []
-    ext2 = CurriculumSwitch(applied2.append, 2, window=2, threshold=0.24, log=None)
+    ext2 = CurriculumSwitch(Curriculum(2, applied2.append), window=2, threshold=0.24, log=None)
     feed(ext2, FakeTrainer(), [1.0, 1.5])
     assert applied2 == []
 
@@ -61,7 +62,7 @@ def test_threshold_is_inclusive_and_a_single_spike_blocks_the_switch():
 def test_trigger_file_and_signal(tmp_path):
     applied = []
     flag = tmp_path / 'next_level'
-    ext = CurriculumSwitch(applied.append, 4, trigger_file=str(flag),
+    ext = CurriculumSwitch(Curriculum(4, applied.append), trigger_file=str(flag),
                            signal_number=signal.SIGUSR1, log=None)
     t = FakeTrainer()
     ext.initialize(t)
@@ -81,12 +82,12 @@ def test_trigger_file_and_signal(tmp_path):
 
 
 def test_level_and_window_round_trip_through_a_snapshot(tmp_path):
-    ext = CurriculumSwitch(lambda k: None, 4, window=5, log=None)
-    ext.level = 2
+    ext = CurriculumSwitch(Curriculum(4, lambda k: None), window=5, log=None)
+    ext.curriculum.set(2)
     ext.window = [1.5, 1.25]
     path = str(tmp_path / 's.npz')
     chainer.serializers.save_npz(path, ext)
-    other = CurriculumSwitch(lambda k: None, 4, window=5, log=None)
+    other = CurriculumSwitch(Curriculum(4, lambda k: None), window=5, log=None)
     chainer.serializers.load_npz(path, other)
     assert other.level == 2 and other.window == [1.5, 1.25]
 
@@ -139,7 +140,7 @@ def test_forced_plateau_switches_level_in_a_real_run(tmp_path):
 @pytest.mark.parametrize('bad', [0])
 def test_window_must_hold_a_value(bad):
     with pytest.raises(ValueError, match='window'):
-        CurriculumSwitch(lambda k: None, 2, window=bad)
+        CurriculumSwitch(Curriculum(2, lambda k: None), window=bad)
 
 
 def feed_accuracy(ext, trainer, values):
@@ -148,8 +149,8 @@ def feed_accuracy(ext, trainer, values):
 
 def test_accuracy_rule_needs_the_target_and_a_settled_window():
     applied, lines = [], []
-    ext = CurriculumSwitch(applied.append, 3, window=3, rule='accuracy', min_accuracy=0.8,
-                           rise=0.01, log=lines.append)
+    ext = CurriculumSwitch(Curriculum(3, applied.append), window=3, rule='accuracy',
+                           min_accuracy=0.8, rise=0.01, log=lines.append)
     assert ext.key == 'validation/main/sequence_accuracy'
     t = FakeTrainer()
     # a flat window far below the target: the loss rule's kind of plateau is not success
@@ -166,14 +167,14 @@ def test_accuracy_rule_needs_the_target_and_a_settled_window():
     feed_accuracy(ext, t, [0.95, 0.9, 0.86])
     assert applied == [1, 2]
     with pytest.raises(ValueError, match="rule must be one of"):
-        CurriculumSwitch(applied.append, 3, rule='iou')
+        CurriculumSwitch(Curriculum(3, applied.append), rule='iou')
 
 
 def test_loss_rule_ignores_accuracy_and_accuracy_rule_ignores_loss():
     applied = []
-    by_loss = CurriculumSwitch(applied.append, 2, window=1, threshold=1e9, log=None)
+    by_loss = CurriculumSwitch(Curriculum(2, applied.append), window=1, threshold=1e9, log=None)
     feed_accuracy(by_loss, FakeTrainer(), [1.0, 1.0])
-    by_acc = CurriculumSwitch(applied.append, 2, window=1, rule='accuracy', log=None)
+    by_acc = CurriculumSwitch(Curriculum(2, applied.append), window=1, rule='accuracy', log=None)
     feed(by_acc, FakeTrainer(), [0.1, 0.1])
     assert applied == []
 
@@ -187,3 +188,21 @@ def test_accuracy_rule_from_the_command_line_switches_in_a_real_run(tmp_path):
     assert run.curriculum.rule == 'accuracy' and run.curriculum.switches[0][:2] == (2, 1)
     assert any('validation sequence accuracy' in line and 'reached 0.00' in line
                for line in run.lines)
+
+
+def test_start_level_begins_a_new_run_at_that_level_with_its_data_and_shape(tmp_path):
+    run = small_run(tmp_path, iterations=2, start_level=2, plot_images=0,
+                    curriculum_window=50)
+    assert run.level == 1 and run.curriculum.level == 1 and run.model.num_regions == 2
+    assert run.updater.get_iterator('main').dataset.num_words == 2
+    run.run()
+    batch = run.updater.get_iterator('main').next()
+    assert numpy.stack([b[1] for b in batch]).shape[1] == 2
+    assert any('level 2/2' in line for line in run.lines)
+
+
+def test_start_level_beyond_the_curriculum_is_refused_in_one_line(tmp_path):
+    with pytest.raises(ValueError, match=r'--start-level 3: .* has 2 curriculum level'):
+        small_run(tmp_path / 'a', start_level=3)
+    with pytest.raises(ValueError, match=r'--no-curriculum mixes them into one'):
+        small_run(tmp_path / 'b', start_level=2, no_curriculum=True)

@@ -82,7 +82,8 @@ def test_the_run_picks_the_updater_of_the_plan(tmp_path, monkeypatch):
 
     class FakeMPU(object):
         def __init__(self, iterators, optimizer, devices, replica_context=None):
-            made.update(iterators=iterators, devices=devices, context=replica_context)
+            made.update(iterators=iterators, devices=devices, context=replica_context,
+                        chain=optimizer.target)
 
         def get_iterator(self, name):
             return made['iterators'][0]
@@ -99,8 +100,10 @@ def test_the_run_picks_the_updater_of_the_plan(tmp_path, monkeypatch):
     with pytest.raises(Built):
         small_run(tmp_path / 'mgpu', levels=crops_levels(), model='svhn', gpus='0,1,2')
     assert made['devices'] == ['@cupy:0', '@cupy:1', '@cupy:2']
-    its = made['iterators']
+    its = [it.current() for it in made['iterators']]     # each replica's, at level 0
     assert len(its) == 3 and len({len(it.dataset) for it in its}) == 1
-    assert made['context'].chain.loss_scale == pytest.approx(1 / 3.0)
+    assert made['chain'].loss_scale == pytest.approx(1 / 3.0)
+    # the workers' copy of the curriculum: their level and each level's (N, T)
+    assert made['context'].level == 0 and made['context'].label_shapes == [(1, 5)]
     first = [its[k].dataset.index for k in range(3)]
     assert first == [0, 1, 2]                                 # disjoint shards

@@ -6,6 +6,7 @@ import pytest
 
 import chainer
 
+from chainer_see.training.levels import Curriculum
 from chainer_see.training.extensions.curriculum import CurriculumSwitch
 from chainer_see.training.extensions.restart import LocalizationRestart
 
@@ -37,14 +38,14 @@ def feed(ext, trainer, key, values):
 ])
 def test_loss_plateau_is_measured_against_the_newest_value(values, switches):
     applied = []
-    ext = CurriculumSwitch(applied.append, 3, window=5, threshold=0.1, log=None)
+    ext = CurriculumSwitch(Curriculum(3, applied.append), window=5, threshold=0.1, log=None)
     feed(ext, FakeTrainer(), 'validation/main/loss', values)
     assert applied == switches
 
 
 def test_loss_plateau_window_slides_over_the_newest_values():
     applied = []
-    ext = CurriculumSwitch(applied.append, 2, window=3, threshold=0.05, log=None)
+    ext = CurriculumSwitch(Curriculum(2, applied.append), window=3, threshold=0.05, log=None)
     t = FakeTrainer()
     # windows [3, 2, 1.01], [2, 1.01, 1.0]: not settled; [1.01, 1.0, 1.0]: 0.0033 settled
     feed(ext, t, 'validation/main/loss', [3.0, None, 2.0, 1.01, 1.0])

@@ -198,6 +198,9 @@ class BBoxPlotter(extension.Extension):
         heatmaps (bool): add the VisualBackprop panel.
         describe (callable or None): ``describe(trainer)`` -> text after the iteration
             in the title (e.g. the curriculum level).
+        pictures (``levels.LevelView`` or None): ``(images, labels, true_boxes)`` of the
+            current curriculum level, read at every call; a new level's replace
+            the images drawn (its N differs).
         gif (bool): assemble ``training.gif`` in ``finalize``.
         gif_frames (int): at most this many frames in the GIF.
         frame_ms (int): milliseconds per GIF frame.
@@ -208,7 +211,7 @@ class BBoxPlotter(extension.Extension):
     name = 'BBoxPlotter'
 
     def __init__(self, model, images, labels, out_dir, true_boxes=None, heatmaps=False,
-                 describe=None, gif=True, gif_frames=120, frame_ms=250):
+                 describe=None, gif=True, gif_frames=120, frame_ms=250, pictures=None):
         self.model = model
         self.out_dir = out_dir
         self.heatmaps = bool(heatmaps)
@@ -217,6 +220,8 @@ class BBoxPlotter(extension.Extension):
         self.gif_frames = int(gif_frames)
         self.frame_ms = int(frame_ms)
         self.written = []
+        self.pictures = pictures
+        self._shown = pictures.get() if pictures is not None else None
         self.set_images(images, labels, true_boxes)
 
     def set_images(self, images, labels, true_boxes=None):
@@ -239,6 +244,9 @@ class BBoxPlotter(extension.Extension):
                            title=title, head=cfg.head)
 
     def __call__(self, trainer):
+        if self.pictures is not None and self.pictures.get() is not self._shown:
+            self._shown = self.pictures.get()
+            self.set_images(*self._shown)
         it = trainer.updater.iteration
         title = 'iteration %d' % it
         if self.describe is not None:

@@ -20,6 +20,7 @@ import chainer
 from chainer.training import extension
 
 from chainer_see.evaluation.boxes import reading_order_ious
+from chainer_see.training.levels import LevelView
 
 
 def _true_boxes(dataset, i):
@@ -35,8 +36,9 @@ class BoxIoUReport(extension.Extension):
     Args:
         model: ``SEE`` chain (its ``config.views`` says how boxes are laid out).
         dataset: the validation dataset; items ``(image (3, H, W), labels (N, T))`` and
-            ``true_boxes(i)`` in pixels of the image.  ``set_dataset`` replaces it (a new
-            curriculum level).
+            ``true_boxes(i)`` in pixels of the image; or a ``levels.LevelView`` of the
+            current level's one, read at every call (a new level: new probe images).
+            ``set_dataset`` replaces a fixed one.
         count (int): images, spread evenly over the dataset.
         key (str): prefix of the reported values.
 
@@ -50,7 +52,8 @@ class BoxIoUReport(extension.Extension):
         self.model = model
         self.count = int(count)
         self.key = key
-        self.set_dataset(dataset)
+        self._source = dataset if isinstance(dataset, LevelView) else None
+        self.set_dataset(dataset.get() if self._source is not None else dataset)
 
     def set_dataset(self, dataset):
         """Measure on ``dataset`` from now on."""
@@ -58,6 +61,8 @@ class BoxIoUReport(extension.Extension):
         self._probe_data = self._UNREAD
 
     def _probe(self):
+        if self._source is not None and self._source.get() is not self.dataset:
+            self.set_dataset(self._source.get())
         if self._probe_data is self._UNREAD:
             self._probe_data = self._read_probe(self.dataset)
         return self._probe_data

@@ -17,11 +17,12 @@ Either way the next level starts with an empty window.  By hand: create the file
 ``trigger_file`` (``OUT/next_level``; it is removed when honoured) or send the
 process ``signal_number`` (``SIGUSR1``).
 
-What "the next level" means is the caller's ``apply_level(level)``: in ``train.py`` it
-adds the level's data to the old (labels padded), sets the model's number of regions
-and characters and swaps the training and validation iterators
-(``SEETraining.set_level``).  The level and the window are serialized with the
-trainer, so a snapshot resumes at its level.
+The level lives in a ``levels.Curriculum``; the switch calls its ``set(level)``, which
+runs what must happen before the next update (in ``train.py``: the model's number of
+regions and characters, ``SEETraining.apply_level``).  Everything else that depends on
+the level reads it when used (``levels.LevelIterator``, ``levels.LevelView``): this
+extension calls no other.  The level and the window are serialized with the trainer,
+so a snapshot resumes at its level.
 
 With a ChainerMN communicator every rank takes the same decision: the validation loss
 is the mean over the ranks (multi-node evaluator), and at each validation rank 0's
@@ -44,9 +45,8 @@ class CurriculumSwitch(extension.Extension):
     """Trainer extension; call it every iteration (its default trigger).
 
     Args:
-        apply_level (callable): ``apply_level(level)`` switches the training to level
-            ``level`` (0-based).
-        num_levels (int): number of levels; the last level is never left.
+        curriculum (``levels.Curriculum``): the level (0-based) and the number of
+            levels; the last level is never left.
         key (str): the observation to watch (``validation/main/loss``; with
             ``rule='accuracy'`` the default is ``validation/main/sequence_accuracy``).
         window (int): values in the window.
@@ -67,15 +67,15 @@ class CurriculumSwitch(extension.Extension):
     priority = extension.PRIORITY_EDITOR
     name = 'CurriculumSwitch'
 
-    def __init__(self, apply_level, num_levels, key=None, window=5, threshold=0.1,
+    def __init__(self, curriculum, key=None, window=5, threshold=0.1,
                  trigger_file=None, signal_number=None, comm=None, log=print, rule='loss',
                  min_accuracy=0.8, rise=0.01):
         if window < 1:
             raise ValueError('curriculum window must hold at least 1 value, got %d' % window)
         if rule not in RULES:
             raise ValueError('curriculum rule must be one of %s, got %r' % (RULES, rule))
-        self.apply_level = apply_level
-        self.num_levels = int(num_levels)
+        self.curriculum = curriculum
+        self.num_levels = curriculum.num_levels
         self.rule = rule
         self.key = key or RULES[rule]
         self.min_accuracy = float(min_accuracy)
@@ -86,11 +86,14 @@ class CurriculumSwitch(extension.Extension):
         self.signal_number = signal_number
         self.comm = comm
         self.log = log
-        self.level = 0
         self.window = []
         self.switches = []          # (iteration, new level, reason)
         self._signalled = False
         self._old_handler = None
+
+    @property
+    def level(self):
+        return self.curriculum.level
 
     # ------------------------------------------------------------------ manual trigger
     def initialize(self, trainer):
@@ -164,8 +167,7 @@ class CurriculumSwitch(extension.Extension):
 
     def switch_to(self, level, iteration=None, reason='requested'):
         """Apply ``level`` now and start an empty window."""
-        self.apply_level(level)
-        self.level = int(level)
+        self.curriculum.set(level)
         self.window = []
         self.switches.append((iteration, self.level, reason))
         if self.log is not None:
@@ -181,7 +183,9 @@ class CurriculumSwitch(extension.Extension):
             self._old_handler = None
 
     def serialize(self, serializer):
-        self.level = int(serializer('level', self.level))
+        level = int(serializer('level', self.level))
+        if level != self.level:     # a resume sets the level first; this is a fallback
+            self.curriculum.set(level)
         window = numpy.zeros(self.window_size, numpy.float64)
         window[:len(self.window)] = self.window
         n = int(serializer('window_length', len(self.window)))

@@ -16,7 +16,9 @@ this extension measures both sides like this, at every validation (each time
   (``(text[0] - text[-1]) / text[0] >= min_improvement``, default 0.05).
 
 Both true -> restart.  With ``interval`` > 0 the rule is off and the restarts come every
-``interval`` iterations instead.  At most ``max_restarts`` restarts; the window starts empty after each.
+``interval`` iterations instead.  At most ``max_restarts`` restarts; the window starts
+empty after each, and when the curriculum (``curriculum.level``, read at each call)
+has moved to another level.
 A restart calls ``reset()`` (in ``train.py``: a freshly initialized recognition
 network, drawn from a seeded generator so that every replica draws the same weights,
 plus fresh optimizer state for its parameters only), logs a line and reports
@@ -38,6 +40,8 @@ class LocalizationRestart(extension.Extension):
             optimizer state.
         probe (callable or None): ``probe()`` -> boxes array ``(M, R, 4)`` of fixed
             images in units of the image side; ``None`` disables the automatic rule.
+        curriculum (``levels.Curriculum`` or None): its level is read at each call; a
+            new level empties the window.
         max_restarts (int): restarts allowed (0 = never).
         interval (int): restart every ``interval`` iterations (0 = off).
         text_key (str): the validation text loss.
@@ -50,11 +54,13 @@ class LocalizationRestart(extension.Extension):
     priority = extension.PRIORITY_EDITOR - 1     # after the curriculum switch
     name = 'LocalizationRestart'
 
-    def __init__(self, reset, probe=None, max_restarts=0, interval=0,
+    def __init__(self, reset, probe=None, curriculum=None, max_restarts=0, interval=0,
                  text_key='validation/main/text', window=5, box_tolerance=0.005,
                  min_improvement=0.05, comm=None, log=print):
         self.reset = reset
         self.probe = probe
+        self.curriculum = curriculum
+        self._level = curriculum.level if curriculum is not None else None
         self.max_restarts = int(max_restarts)
         self.interval = int(interval)
         self.text_key = text_key
@@ -101,6 +107,9 @@ class LocalizationRestart(extension.Extension):
             self._boxes = boxes
 
     def __call__(self, trainer):
+        if self.curriculum is not None and self.curriculum.level != self._level:
+            self._level = self.curriculum.level
+            self.reset_window()
         it = trainer.updater.iteration
         multi = self.comm is not None and self.comm.size > 1
         validated = self.text_key in trainer.observation
