@@ -218,6 +218,16 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
                _grid128_from('grid128-zoom', '0.3', '--curriculum-mix', 'replace'),
                'grid128-zoom\'s model on through 1 -> 2 -> 3 -> 4 filled cells, each level on '
                'its own images (--curriculum-mix replace), next level at 30 % settled'),
+    # the four-cell continuation of grid128-zoom-replace (by hand, docs/results.md §7) lost
+    # its second region to a sliver.  This one goes on from the same three-cell model
+    # (the 40-minute run's) straight at four filled cells (--start-level 4), with the
+    # published FSNS code's 10-pixel height hinge, so that no region can shrink to
+    # nothing, where no gradient moves it again
+    Experiment('grid128-four', 'synthetic-grid128', 30,
+               _grid128_from('grid128-zoom-replace', '0.3', '--curriculum-mix', 'replace',
+                             '--start-level', '4', '--height-hinge', '10'),
+               'the three-cell grid128-zoom-replace model on four filled cells '
+               '(--start-level 4), height hinge 10 px', ('grid128-zoom-replace',)),
     # the random set at the grid128 scale (numbers of 40-64 px anywhere on 128x128),
     # curriculum 1 -> 2 -> 3 -> 4 numbers, each level on its own images.  Its first step
     # is the grid128-zoom-replace model (text labels only), whose 40-minute run ends on
