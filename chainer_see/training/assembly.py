@@ -3,7 +3,7 @@
 devices (:func:`make_devices`) -> data (:func:`make_levels`, :func:`settle_model_preset`,
 :func:`make_data`) -> model (:func:`model_config`, :func:`make_model`,
 :func:`load_part`) -> loss (:func:`make_loss`) -> :func:`make_chain` ->
-:func:`make_optimizer` -> iterators (:func:`train_iterator`) -> :func:`make_updater`
+:func:`make_optimizer` -> iterators (:func:`level_iterators`) -> :func:`make_updater`
 -> :func:`make_evaluator` and the Trainer extensions (:func:`make_nan_guard`,
 :func:`add_theta_guard`, :func:`make_snapshot`, :func:`make_curriculum`,
 :func:`make_restart`, :func:`add_lr_extensions`; those of the writer only: ``reports``).
@@ -11,6 +11,7 @@ devices (:func:`make_devices`) -> data (:func:`make_levels`, :func:`settle_model
 Every function takes what it needs as arguments and keeps no state; the run object
 (``build.SEETraining``) holds the parts and calls them.
 """
+import functools
 import os
 import signal
 
@@ -33,6 +34,7 @@ from chainer_see.training.extensions.lr_schedule import BudgetLinearShift
 from chainer_see.training.extensions.nan_guard import NaNGuard
 from chainer_see.training.extensions.nan_guard import ThetaGuard
 from chainer_see.training.extensions.restart import LocalizationRestart
+from chainer_see.training.levels import LevelIterator
 from chainer_see.training.loss import SEELoss
 from chainer_see.training.options import file_char_map
 from chainer_see.training.options import guess_model_preset
@@ -137,6 +139,14 @@ def train_iterator(data, levels, options, plan, level, replica=0):
     ds, shuffle = data.train(level)
     return make_iterator(ds, o.batch_size, train=True, shuffle=shuffle, seed=seed,
                          loader=o.loader, workers=o.loader_workers)
+
+
+def level_iterators(curriculum, data, levels, options, plan):
+    """The training iterators of the run, one per device (several GPUs of one process),
+    each a ``levels.LevelIterator``: that of ``curriculum``'s current level."""
+    K = len(plan.devices) if plan.updater == 'multiprocess' else 1
+    return [LevelIterator(curriculum, functools.partial(
+        train_iterator, data, levels, options, plan, replica=k)) for k in range(K)]
 
 
 def validation_iterator(data, level, batch_size):

@@ -184,19 +184,6 @@ class SEETraining(object):
         """The current curriculum level (0-based)."""
         return self.level_state.level
 
-    def train_iterators(self):
-        """The training iterators, one per device (several GPUs of one process), each
-        of the current level (``levels.LevelIterator``)."""
-        K = len(self.plan.devices) if self.plan.updater == 'multiprocess' else 1
-        return [LevelIterator(self.level_state, functools.partial(
-            assembly.train_iterator, self.data, self.levels, self.options, self.plan,
-            replica=k)) for k in range(K)]
-
-    def validation_iterator(self):
-        """The validation iterator of the current level."""
-        return LevelIterator(self.level_state, functools.partial(
-            assembly.validation_iterator, self.data, batch_size=self.options.batch_size))
-
     def _level_view(self, make):
         return LevelView(self.level_state, make)
 
@@ -208,11 +195,15 @@ class SEETraining(object):
     def _setup_trainer(self):
         """Updater, ``Trainer`` and its extensions, in the order they are added."""
         o = self.options
-        self.updater = assembly.make_updater(self.plan, self.train_iterators(),
-                                             self.optimizer, self.chain, self.level_state)
+        self.updater = assembly.make_updater(
+            self.plan, assembly.level_iterators(self.level_state, self.data, self.levels,
+                                                o, self.plan),
+            self.optimizer, self.chain, self.level_state)
         self.stop = make_stop_trigger(o.iterations, o.time_limit)
         self.trainer = trainer = training.Trainer(self.updater, self.stop, out=self.out)
-        self.evaluator = assembly.make_evaluator(self.validation_iterator(), self.chain,
+        self.evaluator = assembly.make_evaluator(LevelIterator(
+            self.level_state, functools.partial(assembly.validation_iterator, self.data,
+                                                batch_size=o.batch_size)), self.chain,
                                                  self.plan.device, self.comm)
         trainer.extend(self.evaluator, name='validation', trigger=(o.test_interval, 'iteration'))
         # the guard judges every state a snapshot is taken of (see nan_guard): the newest
