@@ -115,6 +115,15 @@ from chainer_see.training.grid_terms import box_loss, corner_regularizers, grid_
 
 MODES = ('svhn', 'fsns', 'paper')
 FSNS_WORD_WEIGHTS = (1.0, 1.25, 2.0, 1.25)
+#: the svhn presets' loss: text only (the published SVHN configuration)
+_TEXT_ONLY = dict(mode='svhn')
+#: the published FSNS loss with ``train_fsns.py``'s defaults (``SEELoss.preset``)
+_PUBLISHED_FSNS = dict(mode='fsns', area_weight=0.0, area_accuracy_scale=2.0,
+                       aspect_weight=0.0, direction_weight=1.0, height_hinge=10.0,
+                       height_weight=1.0, word_weights=FSNS_WORD_WEIGHTS)
+#: ``SEELoss`` arguments of each loss preset (``SEELoss.preset`` copies them)
+LOSS_PRESETS = {'svhn': _TEXT_ONLY, 'svhn-grid': _TEXT_ONLY,
+                'fsns': _PUBLISHED_FSNS, 'fsns-paper': _PUBLISHED_FSNS}
 
 
 class SEELoss(object):
@@ -190,27 +199,21 @@ class SEELoss(object):
 
     @classmethod
     def preset(cls, name, config=None, **overrides):
-        """The published loss of a preset: ``'svhn'``/``'svhn-grid'`` (text only) or
-        ``'fsns'``/``'fsns-paper'`` (the published FSNS loss with ``train_fsns.py``'s
-        defaults: lambda1 = 0 + 2 * accuracy (``--area-factor 0 --area-scale-factor
-        2``), lambda2 = 0 (``--aspect-factor 0``), direction and height hinge (10 px)
-        with weight 1, word weights 1, 1.25, 2, 1.25).
+        """The published loss of a preset of ``LOSS_PRESETS``: ``'svhn'``/``'svhn-grid'``
+        (text only) or ``'fsns'``/``'fsns-paper'`` (the published FSNS loss with
+        ``train_fsns.py``'s defaults: lambda1 = 0 + 2 * accuracy (``--area-factor 0
+        --area-scale-factor 2``), lambda2 = 0 (``--aspect-factor 0``), direction and
+        height hinge (10 px) with weight 1, word weights 1, 1.25, 2, 1.25).
 
         ``config`` (a ``SEEConfig``) supplies ``view_size``; by default the preset's.
         """
         from chainer_see.config import SEEConfig
         if config is None:
             config = SEEConfig.preset(name)
-        if name in ('svhn', 'svhn-grid'):
-            kw = dict(mode='svhn')
-        elif name in ('fsns', 'fsns-paper'):
-            kw = dict(mode='fsns', area_weight=0.0, area_accuracy_scale=2.0,
-                      aspect_weight=0.0, direction_weight=1.0, height_hinge=10.0,
-                      height_weight=1.0, word_weights=FSNS_WORD_WEIGHTS)
-        else:
-            raise ValueError("unknown SEELoss preset %r; presets: 'svhn', 'svhn-grid', "
-                             "'fsns', 'fsns-paper'" % (name,))
-        kw['view_size'] = config.view_size
+        if name not in LOSS_PRESETS:
+            raise ValueError('unknown SEELoss preset %r; presets: %s'
+                             % (name, ', '.join(repr(n) for n in LOSS_PRESETS)))
+        kw = dict(LOSS_PRESETS[name], view_size=config.view_size)
         kw.update(overrides)
         return cls(**kw)
 

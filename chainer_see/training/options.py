@@ -1,10 +1,10 @@
 """The options of a training run: their defaults, and what the dataset decides.
 
 The options themselves, with their defaults, are the table ``option_table.OPTIONS``;
-``COMMON_DEFAULTS`` and ``LOSS_OPTIONS`` are derived from it.  An option
-left ``None`` there takes the ``TRAINING_DEFAULTS`` entry of ``--dataset``
-(:func:`fill_defaults`).  ``LOSS_OPTIONS`` maps the loss options to ``SEELoss``
-arguments.  :func:`choose_presets` and :func:`guess_model_preset` decide the model and
+``COMMON_DEFAULTS``, ``TRAINING_DEFAULTS`` (from the options' ``by_dataset``) and
+``LOSS_OPTIONS`` are derived from it.  An option left ``None`` in ``COMMON_DEFAULTS``
+takes the ``TRAINING_DEFAULTS`` entry of ``--dataset`` (:func:`fill_defaults`).
+``LOSS_OPTIONS`` maps the loss options to ``SEELoss`` arguments.  :func:`choose_presets` and :func:`guess_model_preset` decide the model and
 loss presets of a run from ``--dataset`` and ``--model``.
 """
 import argparse
@@ -13,31 +13,24 @@ from chainer_see.config import SEEConfig
 from chainer_see.data import presets
 from chainer_see.training.option_table import OPTIONS
 
-#: Per-dataset defaults of the options left unset.  synthetic-svhn (the default run) is
-#: measured on 2 shared CPU cores: batch 32 runs ~80 images/s (batch 16: ~64/s, 64: ~85/s,
-#: no better per image), so 1500 iterations take about 10 minutes; Adam alpha 1e-3
-#: learned faster than 2e-3 and than batch 16, and a linear decay to 0 over the 10 minutes
-#: ended lower (35 % validation accuracy against 41 % constant).  The text loss alone
-#: shrinks the initial zoom-0.9 box (81 % of the image) to ~56 % with IoU ~0.65 against
-#: the true box, so no area regularizer.  The other presets are starting points (not
-#: measured here): smaller batches for the 200x200 and FSNS images, alpha 1e-4 for the
-#: FSNS model (the published run's).
-TRAINING_DEFAULTS = {
-    'synthetic-svhn': dict(iterations=1500, batch_size=32, lr=1e-3, test_interval=100,
-                           area_weight=0.0, area_scale=0.0),
-    'svhn': dict(iterations=20000, batch_size=32, lr=1e-3, test_interval=500,
-                 area_weight=0.0, area_scale=0.0),
-    'synthetic-grid': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
-    'synthetic-grid4': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
-    'synthetic-grid128': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=250),
-    'svhn-grid': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
-    'synthetic-random': dict(iterations=40000, batch_size=16, lr=1e-3, test_interval=500),
-    'synthetic-random128': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=250),
-    'svhn-random': dict(iterations=40000, batch_size=16, lr=1e-3, test_interval=500),
-    'synthetic-fsns': dict(iterations=100000, batch_size=8, lr=1e-4, test_interval=1000),
-    'fsns': dict(iterations=300000, batch_size=8, lr=1e-4, test_interval=2000),
-}
-#: Defaults of a ``--dataset`` path (by the model preset it fits).
+
+def _gather_by_dataset(options):
+    """``{dataset preset: {dest: default}}`` from the ``by_dataset`` of ``options``,
+    datasets in the order they first appear, each dict's options in table order."""
+    table = {}
+    for option in options:
+        for dataset, value in option.by_dataset:
+            table.setdefault(dataset, {})[option.dest] = value
+    return table
+
+
+#: Per-dataset defaults of the options left unset, ``{dataset preset: {dest: value}}``,
+#: gathered from the ``by_dataset`` of ``option_table.OPTIONS`` (where the values stand,
+#: with how the synthetic-svhn ones were measured).
+TRAINING_DEFAULTS = _gather_by_dataset(OPTIONS)
+#: Defaults of a ``--dataset`` path: the ``TRAINING_DEFAULTS`` entry of this dataset preset,
+#: by the model preset the files are read for (a choice between whole columns of the
+#: table, not a default of one option, so it stays a mapping of its own).
 PATH_DEFAULTS = {'svhn': 'svhn', 'svhn-grid': 'svhn-grid', 'fsns': 'fsns',
                  'fsns-paper': 'fsns'}
 #: Options every run shares (the command line's defaults), from ``option_table.OPTIONS``

@@ -1,5 +1,5 @@
 """The argument parser of ``train.py``, built from the table ``option_table.OPTIONS``
-group by group (per-dataset defaults in the help from ``options.TRAINING_DEFAULTS``);
+group by group (per-dataset defaults in the help from each option's ``by_dataset``);
 ``cli`` parses with it and runs the training.
 """
 import argparse
@@ -7,7 +7,6 @@ import argparse
 from chainer_see.data.errors import EXIT_BAD_INPUT
 from chainer_see.training.option_table import GROUPS
 from chainer_see.training.option_table import OPTIONS
-from chainer_see.training.options import TRAINING_DEFAULTS
 from chainer_see.training.extensions.nan_guard import LOSS_WINDOW
 from chainer_see.training.extensions.nan_guard import SPIKE_FACTOR
 from chainer_see.training.extensions.nan_guard import WEIGHT_BOUND
@@ -57,10 +56,11 @@ exit status:
        what was still written), or any other error (traceback)""" % dict(
     bound=('%g' % WEIGHT_BOUND).replace('e+0', 'e'), factor=SPIKE_FACTOR, window=LOSS_WINDOW)
 
-def _per_dataset(key, fmt='%s'):
-    """``'NAME VALUE, ...'``: the ``TRAINING_DEFAULTS`` of option ``key``, per dataset."""
-    return ', '.join('%s %s' % (name, fmt % d[key]) for name, d in TRAINING_DEFAULTS.items()
-                     if key in d)
+def _per_dataset(option):
+    """``'NAME VALUE, ...'``: the ``by_dataset`` defaults of ``option``, each value in its
+    ``per_dataset`` format."""
+    return ', '.join('%s %s' % (name, option.per_dataset % value)
+                     for name, value in option.by_dataset)
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -94,8 +94,7 @@ def _add_option(group, option):
     """``group.add_argument`` of one ``option_table.Option``."""
     kw = dict(dest=option.dest, default=option.default, help=option.help)
     if option.per_dataset:
-        kw['help'] = option.help.format(per_dataset=_per_dataset(option.dest,
-                                                                 option.per_dataset))
+        kw['help'] = option.help.format(per_dataset=_per_dataset(option))
     for name in ('type', 'action', 'choices', 'metavar'):
         value = getattr(option, name)
         if value is not None:

@@ -1,5 +1,6 @@
 """``option_table.OPTIONS`` is the one source of ``train.py``'s options: the parser, the
-defaults (``COMMON_DEFAULTS``) and the loss options (``LOSS_OPTIONS``) all follow it."""
+defaults (``COMMON_DEFAULTS``), the per-dataset defaults (``TRAINING_DEFAULTS``, from each
+option's ``by_dataset``) and the loss options (``LOSS_OPTIONS``) all follow it."""
 import argparse
 import inspect
 
@@ -117,3 +118,57 @@ def test_a_bad_option_is_one_line_and_exit_2(argv, message, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count('\n') == 1 and message in err and err.startswith('train.py: error:')
+
+
+#: ``options.TRAINING_DEFAULTS`` as it was written out by hand before it was gathered
+#: from the options' ``by_dataset`` (the pin: the table must give exactly this)
+PINNED_TRAINING_DEFAULTS = {
+    'synthetic-svhn': dict(iterations=1500, batch_size=32, lr=1e-3, test_interval=100,
+                           area_weight=0.0, area_scale=0.0),
+    'svhn': dict(iterations=20000, batch_size=32, lr=1e-3, test_interval=500,
+                 area_weight=0.0, area_scale=0.0),
+    'synthetic-grid': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
+    'synthetic-grid4': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
+    'synthetic-grid128': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=250),
+    'svhn-grid': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=500),
+    'synthetic-random': dict(iterations=40000, batch_size=16, lr=1e-3, test_interval=500),
+    'synthetic-random128': dict(iterations=20000, batch_size=16, lr=1e-3, test_interval=250),
+    'svhn-random': dict(iterations=40000, batch_size=16, lr=1e-3, test_interval=500),
+    'synthetic-fsns': dict(iterations=100000, batch_size=8, lr=1e-4, test_interval=1000),
+    'fsns': dict(iterations=300000, batch_size=8, lr=1e-4, test_interval=2000),
+}
+
+
+def test_training_defaults_are_gathered_unchanged_from_by_dataset():
+    assert TRAINING_DEFAULTS == PINNED_TRAINING_DEFAULTS
+    assert list(TRAINING_DEFAULTS) == list(PINNED_TRAINING_DEFAULTS)
+    for dataset, pinned in PINNED_TRAINING_DEFAULTS.items():
+        for key, value in pinned.items():
+            assert type(TRAINING_DEFAULTS[dataset][key]) is type(value), (dataset, key)
+    for option in OPTIONS:
+        assert dict(option.by_dataset) == {name: d[option.dest]
+                                           for name, d in TRAINING_DEFAULTS.items()
+                                           if option.dest in d}
+
+
+def test_by_dataset_names_dataset_presets_once_and_leaves_the_default_none():
+    from chainer_see.data.presets import PRESETS
+    for option in OPTIONS:
+        names = [name for name, _ in option.by_dataset]
+        assert len(names) == len(set(names)), option.dest
+        assert set(names) <= set(PRESETS), option.dest
+        if option.by_dataset:
+            assert option.default is None, option.dest
+        if option.per_dataset:
+            assert option.by_dataset, option.dest
+    hash(OPTIONS)     # the records stay hashable
+
+
+def test_per_dataset_help_lists_by_dataset_in_order():
+    help_of = {a.dest: a.help for a in _actions().values()}
+    assert ('synthetic-svhn 1500, svhn 20000, synthetic-grid 20000'
+            in help_of['iterations'])
+    assert 'synthetic-fsns 0.0001, fsns 0.0001)' in help_of['lr']
+    assert help_of['area_weight'].startswith(
+        'lambda1, weight of the box-area regularizer (default: per --dataset: '
+        'synthetic-svhn 0, svhn 0; else')
