@@ -5,7 +5,8 @@ data, model, loss, chain, optimizer (``assembly``), updater, ``Trainer`` and its
 extensions (``_setup_trainer`` lists them; the writer's: ``reports``).  ``run()``
 resumes if asked, trains, and writes ``model.npz`` and the final snapshot (``records``).
 ``options``: the namespace of ``cli`` or ``default_options(**changes)``; the options
-left ``None`` take the dataset's defaults (``options.TRAINING_DEFAULTS``).  The names
+left ``None`` take the dataset's defaults (``options.TRAINING_DEFAULTS``, gathered from
+the ``by_dataset`` values of ``option_table.OPTIONS``).  The names
 other code imports from here are re-exported from the modules that define them.
 """
 import functools
