@@ -64,6 +64,7 @@ class Evaluation(object):
         word_confidences ``(M, N)``, confidences ``(M,)``.
         ious: per image float64 array (one IoU per true word and view) or ``None``.
         views_match (bool): the data's views equal the model's (IoU possible).
+        views (int): V, the model's views (``ious`` holds V values per word).
         skipped (int): images skipped as unreadable (``skip_bad``).
         figures (dict): the report's figures (see :func:`figures`).
     """
@@ -73,6 +74,7 @@ class Evaluation(object):
         self.words, self.label_words = [], []
         self.skipped = 0
         self.views_match = True
+        self.views = 1
         self.figures = {}
 
 
@@ -96,6 +98,7 @@ def evaluate_model(model, dataset, batch_size=DEFAULT_BATCH, device=None, show_p
     report = report or (lambda text: sys.stderr.write(text + '\n'))
     ev = Evaluation()
     ev.views_match = getattr(dataset, 'num_views', 1) == V
+    ev.views = V
     data_map = getattr(dataset, 'char_map', None)
     relabel = None if data_map is None or data_map == char_map else Relabel(data_map, char_map)
     truth_map = char_map if relabel is None else relabel.truth_map
@@ -151,7 +154,8 @@ def figures(ev):
     """The report's figures of an :class:`Evaluation` (floats, ``None`` where undefined):
     ``sequence_accuracy``, ``word_accuracy``, ``char_accuracy``, ``edit_distance``,
     ``mean_iou``, ``iou50``, ``accuracy`` (published), and the counts ``images``,
-    ``words`` (true words), ``boxes_compared`` (IoUs taken), ``skipped``."""
+    ``words`` (true words), ``boxes_compared`` (IoUs taken), ``skipped``; ``by_word``:
+    per word position in reading order (:func:`by_word`)."""
     m = metrics.evaluate(ev.pred_ids, ev.labels)
     out = {k: _nan_to_none(m[k]) for k in ('sequence_accuracy', 'word_accuracy',
                                            'char_accuracy', 'edit_distance', 'accuracy')}
@@ -163,4 +167,30 @@ def figures(ev):
     out['words'] = int((ev.labels != 0).any(axis=-1).sum())
     out['boxes_compared'] = int(len(all_ious))
     out['skipped'] = int(ev.skipped)
+    out['by_word'] = by_word(ev)
     return out
+
+
+def by_word(ev):
+    """Per word position ``k`` in reading order (the ``k``-th word of an image, the one
+    region ``k`` is meant to find): ``words`` (images with a ``k``-th word),
+    ``word_accuracy`` (share of them read right), ``mean_iou`` and ``iou50`` (over the
+    images with true boxes, ``None`` without; a word's V views averaged).  Shows a
+    region that fails where the means hide it (three regions right, one on nothing)."""
+    rows = []
+    for j, (pred, truth) in enumerate(zip(ev.words, ev.label_words)):
+        pred = list(pred) + [''] * (len(truth) - len(pred))    # slots the model lacks
+        words = [(p, t) for p, t in zip(pred, truth) if t]
+        ious = ev.ious[j] if j < len(ev.ious) else None
+        per_word = (None if ious is None
+                    else numpy.asarray(ious).reshape(len(words), -1).mean(axis=1))
+        for k, (p, t) in enumerate(words):
+            while len(rows) <= k:
+                rows.append(([], []))
+            rows[k][0].append(p == t)
+            if per_word is not None:
+                rows[k][1].append(per_word[k])
+    return [dict(words=len(right), word_accuracy=float(numpy.mean(right)),
+                 mean_iou=float(numpy.mean(ious)) if ious else None,
+                 iou50=float(numpy.mean(numpy.asarray(ious) >= 0.5)) if ious else None)
+            for right, ious in rows]

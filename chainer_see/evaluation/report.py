@@ -41,6 +41,13 @@ def format_figures(f, views_match=True):
             else '  (the data has other views than the model)')),
         ('IoU >= 0.5', _pct(f['iou50'])),
     ]
+    rows = f.get('by_word') or []
+    if len(rows) > 1:       # several words: how each position (each region) fares
+        for k, r in enumerate(rows, 1):
+            iou = ('' if r['mean_iou'] is None else
+                   ', IoU %s (%s >= 0.5)' % (_num(r['mean_iou']), _pct(r['iou50'])))
+            lines.append(('  word %d' % k, '%s read right of %d%s'
+                          % (_pct(r['word_accuracy']), r['words'], iou)))
     return ['%-18s %s' % (k, v) for k, v in lines]
 
 
@@ -90,6 +97,7 @@ def report_dict(ev, model_path, config, metadata, fmt, dataset_name, ds, table):
     doc['accuracy'] = f['accuracy']
     md = metadata or {}
     doc['counts'] = {k: f[k] for k in ('images', 'words', 'boxes_compared', 'skipped')}
+    doc['by_word'] = f.get('by_word', [])
     doc['model'] = {
         'path': model_path, 'file_format': fmt, 'iteration': md.get('iteration'),
         'trained_on': md.get('dataset'), 'level': md.get('level'),

@@ -352,3 +352,27 @@ def test_a_curriculum_is_evaluated_on_its_last_validation_file(gt_set, tmp_path)
     report = json.loads((tmp_path / 'r' / 'report.json').read_text())
     assert report['counts']['images'] == 7
     assert report['sequence_accuracy'] == pytest.approx(gt_set['want']['sequence_accuracy'])
+
+
+def test_figures_by_word_position_show_the_region_that_fails():
+    from chainer_see.evaluation.loop import Evaluation, by_word
+    ev = Evaluation()
+    ev.words = [['12', '99', ''], ['5', '', ''], ['7', '8', '']]
+    ev.label_words = [['12', '34', ''], ['5', '', ''], ['7', '8', '']]
+    ev.ious = [numpy.array([0.8, 0.1]), numpy.array([0.6]), None]    # the third: no boxes
+    rows = by_word(ev)
+    assert [r['words'] for r in rows] == [3, 2]
+    assert rows[0]['word_accuracy'] == 1.0 and rows[1]['word_accuracy'] == 0.5
+    assert rows[0]['mean_iou'] == pytest.approx(0.7) and rows[0]['iou50'] == 1.0
+    assert rows[1]['mean_iou'] == pytest.approx(0.1) and rows[1]['iou50'] == 0.0
+    # two views: a word's IoU is the mean of its views (word-major, as reading_order_ious)
+    ev.words, ev.label_words = [['ab', 'cd']], [['ab', 'cd']]
+    ev.ious = [numpy.array([0.2, 0.4, 0.9, 0.7])]
+    rows = by_word(ev)
+    assert [r['mean_iou'] for r in rows] == pytest.approx([0.3, 0.8])
+    assert [r['iou50'] for r in rows] == [0.0, 1.0]
+    # a word in a slot the model lacks counts as not read (IoU 0, as reading_order_ious)
+    ev.words, ev.label_words = [['1']], [['1', '2']]
+    ev.ious = [numpy.array([0.5, 0.0])]
+    rows = by_word(ev)
+    assert [r['word_accuracy'] for r in rows] == [1.0, 0.0]
