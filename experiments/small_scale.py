@@ -108,6 +108,14 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     # alpha a first hour-long run reached 85 % validation accuracy at 50 min, still rising
     Experiment('svhn', 'synthetic-svhn', 60, ('--lr-final', '1e-5', '--lr-decay-start', '0.6'),
                'Table 1 analogue: 64x64 crops of one house number'),
+    # issue 20: the same hour with the other recognition heads (the paper's independent
+    # per-character classifiers, CRNN's CTC over the feature map's columns)
+    Experiment('svhn-independent', 'synthetic-svhn', 60,
+               ('--head', 'independent', '--lr-final', '1e-5', '--lr-decay-start', '0.6'),
+               'Table 1 analogue, independent per-character classifiers'),
+    Experiment('svhn-ctc', 'synthetic-svhn', 60,
+               ('--head', 'ctc', '--lr-final', '1e-5', '--lr-decay-start', '0.6'),
+               'Table 1 analogue, CTC head (CRNN: BLSTM over the columns, CTC loss)'),
     # 200x200 runs: validation every 100 iterations on 128 images, so that even a short
     # run has enough validations for the curriculum rule (a window of 5)
     Experiment('grid', 'synthetic-grid4', 240, SMALL_VALIDATION,
