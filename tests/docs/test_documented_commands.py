@@ -42,6 +42,10 @@ EXCLUDED = {
     'synthetic-grid128':
         'writes into the committed models/ folder; the same CLI is run on a temporary '
         'folder by tests/test_zoo.py::test_the_cli_adds_and_lists',
+    'python -m chainer_see.zoo add experiments/runs/random128/model.npz synthetic-random128':
+        'writes into the committed models/ folder; the same CLI is run on a temporary '
+        'folder by tests/test_zoo.py::test_the_cli_adds_and_lists',
+    'python experiments/small_scale.py --only random128 --no-baselines': EXPERIMENT,
     'python -m chainer_see.zoo add experiments/runs/svhn/model.npz synthetic-svhn':
         'writes into the committed models/ folder; the same CLI is run on a temporary '
         'folder by tests/test_zoo.py::test_the_cli_adds_and_lists',
