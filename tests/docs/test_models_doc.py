@@ -39,3 +39,19 @@ def test_a_zoo_model_exports_to_onnx(committed, workdir):
     out = run_doc(EXPORT, cwd).stdout
     assert out.startswith('wrote svhn.onnx') and 'onnxruntime = Chainer' in out
     assert os.path.getsize(str(cwd / 'svhn.onnx')) > 1e6
+
+
+@pytest.mark.parametrize('command', [
+    'python evaluate.py synthetic-random128 --count 1000',
+    'python evaluate.py synthetic-random128 --dataset synthetic-grid128 --count 1000'],
+    ids=['own-set', 'grid'])
+def test_the_random_zoo_model_is_evaluated_on_its_set_and_on_the_grid(workdir, command):
+    """docs/results.md section 9: the model read on its own four-number test set and on
+    the grid's, with the figures of each word position (each region)."""
+    if 'synthetic-random128' not in zoo.names():
+        pytest.fail('models/synthetic-random128.npz is named by docs/results.md but missing')
+    out = run_doc(command, workdir()).stdout
+    assert 'mean IoU' in out and '(32 word boxes, reading order)' in out
+    for k in (1, 2, 3, 4):
+        assert '  word %d ' % k in out
+    assert '  word 5 ' not in out
