@@ -46,6 +46,9 @@ EXCLUDED = {
         'writes into the committed models/ folder; the same CLI is run on a temporary '
         'folder by tests/test_zoo.py::test_the_cli_adds_and_lists',
     'python experiments/small_scale.py --only random128 --no-baselines': EXPERIMENT,
+    'python experiments/small_scale.py --jobs 2 --only random128-no-curriculum '
+    'random128-restarts --minutes random128-no-curriculum=20 random128-restarts=20 '
+    '--no-baselines': EXPERIMENT,
     'python -m chainer_see.zoo add experiments/runs/svhn/model.npz synthetic-svhn':
         'writes into the committed models/ folder; the same CLI is run on a temporary '
         'folder by tests/test_zoo.py::test_the_cli_adds_and_lists',
