@@ -46,6 +46,10 @@ EXCLUDED = {
         'writes into the committed models/ folder; the same CLI is run on a temporary '
         'folder by tests/test_zoo.py::test_the_cli_adds_and_lists',
     'python experiments/small_scale.py --only random128 --no-baselines': EXPERIMENT,
+    'python train.py --out experiments/runs/random128 --resume --time-limit 75':
+        'the 25 more minutes of the random128 run behind the zoo model synthetic-random128 '
+        '(needs that run\'s snapshots); train.py --resume is run on small runs by '
+        'tests/training/test_resume.py',
     'python experiments/small_scale.py --jobs 2 --only random128-no-curriculum '
     'random128-restarts --minutes random128-no-curriculum=20 random128-restarts=20 '
     '--no-baselines': EXPERIMENT,
