@@ -153,10 +153,7 @@ def rows_of(runs):
             continue
         with open(report_path) as fh:
             report = json.load(fh)
-        log = []
-        if os.path.exists(os.path.join(out, 'log')):
-            with open(os.path.join(out, 'log')) as fh:
-                log = json.load(fh)
+        log = small_scale.read_log(out)
         last = log[-1] if log else {}
         lexicon = _stamp(out) if folder == 'eval-lexicon' else {}
         rows.append({'head': label, 'experiment': name, 'evaluation': folder,

@@ -447,6 +447,15 @@ def curves(runs, names, path):
     return path
 
 
+def read_log(out):
+    """The entries of the run's ``out/log`` (``train.py``'s LogReport), ``[]`` without one."""
+    path = os.path.join(out, 'log')
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
+
+
 def collect(runs, names, minutes):
     """Figures of every experiment with a report -> summary.json and summary.md."""
     rows = []
@@ -467,10 +476,7 @@ def collect(runs, names, minutes):
             continue
         with open(report_path) as f:
             report = json.load(f)
-        log = []
-        if os.path.exists(os.path.join(out, 'log')):
-            with open(os.path.join(out, 'log')) as f:
-                log = json.load(f)
+        log = read_log(out)
         last = log[-1] if log else {}
         rows.append({
             'experiment': name, 'dataset': exp.dataset, 'what': exp.what,

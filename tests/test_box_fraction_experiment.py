@@ -1,26 +1,14 @@
 """experiments/box_fraction.py: the issue-17 runs it asks for and the table and plot it
 makes from their folders."""
-import importlib.util
 import json
-import os
-import sys
 
 from PIL import Image
 
-EXPERIMENTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           'experiments')
+from tests.scripts import load_experiment
 
 
 def _script():
-    sys.path.insert(0, EXPERIMENTS)
-    try:
-        spec = importlib.util.spec_from_file_location(
-            'box_fraction', os.path.join(EXPERIMENTS, 'box_fraction.py'))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(EXPERIMENTS)
-    return mod
+    return load_experiment('box_fraction')
 
 
 def test_each_share_is_one_run_of_the_same_budget_that_differs_only_in_F():

@@ -1,19 +1,16 @@
 """experiments/small_scale.py: the commands it runs and the summary it collects."""
-import importlib.util
 import json
 import os
 
 from PIL import Image
 
+from tests.scripts import load_experiment
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _driver():
-    path = os.path.join(os.path.dirname(HERE), 'experiments', 'small_scale.py')
-    spec = importlib.util.spec_from_file_location('small_scale', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_experiment('small_scale')
 
 
 def test_commands_train_then_evaluate_and_resume_from_snapshots(tmp_path):

@@ -1,28 +1,17 @@
 """experiments/head_comparison.py: the issue-20 runs it asks small_scale for, the lexicon it
 builds, the CTC model read under it, and the table and plot it makes from the folders."""
 import csv
-import importlib.util
 import json
 import os
-import sys
 
 import pytest
 from PIL import Image
 
-EXPERIMENTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                           'experiments')
+from tests.scripts import load_experiment
 
 
 def _script():
-    sys.path.insert(0, EXPERIMENTS)
-    try:
-        spec = importlib.util.spec_from_file_location(
-            'head_comparison', os.path.join(EXPERIMENTS, 'head_comparison.py'))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(EXPERIMENTS)
-    return mod
+    return load_experiment('head_comparison')
 
 
 @pytest.fixture(scope='module')
