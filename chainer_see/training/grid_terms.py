@@ -76,8 +76,9 @@ def grid_regularizers(grids, view_size, height_hinge=None):
     """Per-grid regularizer values (Variables ``(B, M)``) from grids ``(B, M, 2, Ho, Wo)``,
     in the hull geometry of modes ``'svhn'`` and ``'paper'`` (module docstring).
 
-    Returns a dict with ``area``, ``aspect``, ``direction``, ``outside`` and, when
-    ``height_hinge`` is a number, ``height``.
+    Returns a dict with ``area``, ``aspect``, ``direction``, ``outside``, ``width`` (the
+    hull's width over the view's, ``width / (Wv - 1)``) and, when ``height_hinge`` is a
+    number, ``height``.
     """
     Hv, Wv = view_size
     corners, boxes = grid_to_boxes(grids, (Hv, Wv))           # (B, M, 4, 2), (B, M, 4) px
@@ -87,6 +88,7 @@ def grid_regularizers(grids, view_size, height_hinge=None):
     height = boxes[:, :, 3] - boxes[:, :, 1]
     out = {}
     out['area'] = width * height / dt.type(max(Wv - 1, 1) * max(Hv - 1, 1))
+    out['width'] = width / dt.type(max(Wv - 1, 1))
     w = F.maximum(width, xp.full(width.shape, MIN_WIDTH_PX, dtype=dt))
     out['aspect'] = F.relu(height / w - dt.type(0.5))
     # corners: top-left, top-right, bottom-right, bottom-left; (x, y) pixels
@@ -106,8 +108,9 @@ def corner_regularizers(grids, view_size, height_hinge=None):
     as Euclidean distances between corners, pixels ``(g + 1) / 2 * size``, direction in
     pixels.
 
-    Returns a dict with ``area``, ``aspect``, ``direction``, ``outside`` and, when
-    ``height_hinge`` is a number, ``height``.
+    Returns a dict with ``area``, ``aspect``, ``direction``, ``outside``, ``width`` (the
+    top side over the view's width, ``width / Wv``) and, when ``height_hinge`` is a
+    number, ``height``.
     """
     Hv, Wv = view_size
     dt = grids.dtype
@@ -123,6 +126,7 @@ def corner_regularizers(grids, view_size, height_hinge=None):
     xp = backend.get_array_module(grids)
     out = {}
     out['area'] = width * height / dt.type(Wv * Hv)
+    out['width'] = width / dt.type(Wv)
     w = F.maximum(width, xp.full(width.shape, MIN_WIDTH_PX, dtype=dt))
     out['aspect'] = F.relu(height / w - half)
     out['direction'] = F.relu(y0 - y2) + F.relu(x0 - x1)

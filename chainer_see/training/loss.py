@@ -26,11 +26,12 @@ top-right ``grid[0, Wo-1]``, bottom-left ``grid[Ho-1, 0]``;
 * ``aspect = max(height / max(width, 1) - 0.5, 0)``;
 * ``direction = max(y_tl - y_bl, 0) + max(x_tl - x_tr, 0)``, in pixels;
 * ``height`` (the hinge, ``height_hinge`` pixels, code 10) ``= max(hinge - height, 0)``;
-* ``outside`` (this project's, see below; 0 by default).
+* ``outside`` (this project's, see below; 0 by default);
+* ``width = width / Wv`` (this project's, see below; 0 by default).
 
 Each term is averaged over the batch, weighted, and **summed over the V views** of the
 slot: ``R_n = sum_v (lambda1 area + aspect_weight aspect + direction_weight direction
-+ height_weight height + outside_weight outside)``; then
++ height_weight height + outside_weight outside + width_weight width)``; then
 ``loss = mean_n w_n (sum_t mean_b CE[b, n, t] + R_n)``.
 
 **Modes** ``'svhn'`` and ``'paper'`` measure the grid as this project did first (the
@@ -71,6 +72,13 @@ In every mode:
   in grid units.  A grid is convex, so it lies inside the view exactly when this is
   0.  It closes the escape of a localization trained against a frozen reader: moving
   every box off the image, where the reader sees black (docs/results.md, section 3).
+* ``width`` (this project's, neither paper nor code; ``width_weight``): the box's width
+  as a share of the view's (hull geometry: ``width / (Wv - 1)``).  The area term pulls
+  on each side in proportion to the other (``d area / d height = width``), so on a box
+  wider than tall it shrinks the height, which the reader needs, faster than the width,
+  which a short number does not: text-only runs on the random set kept boxes twice as
+  wide as their numbers and 1.1 times as tall (docs/results.md, section 9).  The width
+  term pulls the width alone, at a constant rate, until the reader needs it.
 
 **Box term** (``box_weight``, ``train.py --box-fraction F --box-weight W``; this
 project's, neither paper nor code): ``loss(output, labels, boxes, box_mask)`` with the
@@ -154,7 +162,7 @@ class SEELoss(object):
     def __init__(self, mode='svhn', view_size=None, area_weight=0.0, area_accuracy_scale=0.0,
                  aspect_weight=0.0, direction_weight=0.0, height_hinge=None,
                  height_weight=1.0, outside_weight=0.0, word_weights=None, box_weight=0.0,
-                 head=None):
+                 head=None, width_weight=0.0):
         if mode not in MODES:
             raise ValueError('SEELoss mode must be one of %s, got %r' % (MODES, mode))
         for name, v in (('area_weight', area_weight),
@@ -163,6 +171,7 @@ class SEELoss(object):
                         ('direction_weight', direction_weight),
                         ('height_weight', height_weight),
                         ('outside_weight', outside_weight),
+                        ('width_weight', width_weight),
                         ('box_weight', box_weight)):
             if not isinstance(v, (int, float)) or v < 0:
                 raise ValueError('SEELoss.%s must be a number >= 0, got %r' % (name, v))
@@ -179,6 +188,7 @@ class SEELoss(object):
         self.height_hinge = None if height_hinge is None else float(height_hinge)
         self.height_weight = float(height_weight)
         self.outside_weight = float(outside_weight)
+        self.width_weight = float(width_weight)
         self.word_weights = None if word_weights is None else tuple(float(w) for w in word_weights)
         self.box_weight = float(box_weight)
         self.head = head
@@ -194,7 +204,7 @@ class SEELoss(object):
     @property
     def uses_regularizers(self):
         return bool(self.area_weight or self.area_accuracy_scale or self.aspect_weight
-                    or self.direction_weight or self.outside_weight
+                    or self.direction_weight or self.outside_weight or self.width_weight
                     or self.height_hinge is not None)
 
     @classmethod
@@ -291,7 +301,7 @@ class SEELoss(object):
         values = measure(grids, self.view_size, self.height_hinge)
         weights = {'area': lam1, 'aspect': self.aspect_weight,
                    'direction': self.direction_weight, 'height': self.height_weight,
-                   'outside': self.outside_weight}
+                   'outside': self.outside_weight, 'width': self.width_weight}
         parts['area_weight'] = lam1
         reg = None
         for key, v in values.items():

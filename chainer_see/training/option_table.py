@@ -223,6 +223,11 @@ _OPTIMIZATION = _group(
               'project\'s, not the paper\'s: it keeps a localization trained '
               'against a frozen reader from moving its boxes off the image) '
               '(default: 0)'),
+    _opt('--width-weight', type=non_negative, loss_arg='width_weight',
+         help='weight of the penalty on the box\'s width as a share of the image\'s '
+              '(this project\'s, not the paper\'s: the area term shrinks a wide box\'s '
+              'height faster than its width; this one pulls the width alone) '
+              '(default: 0)'),
     _opt('--box-fraction', type=share, default=0.0, metavar='F',
          help='semi-supervised: on this share of the training images (a fixed '
               'choice by image and --seed, the same across resumes, levels and '

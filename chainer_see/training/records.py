@@ -102,6 +102,7 @@ def loss_record(loss, loss_preset, box_fraction):
             'direction_weight': loss.direction_weight,
             'height_hinge': loss.height_hinge, 'height_weight': loss.height_weight,
             'outside_weight': loss.outside_weight,
+            'width_weight': loss.width_weight,
             'word_weights': loss.word_weights,
             'box_weight': loss.box_weight,
             'box_fraction': box_fraction}

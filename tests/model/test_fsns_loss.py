@@ -30,29 +30,29 @@ CASES = {
     # rotated by 0.3 rad, scale 0.4: sides 2 * 0.4 grid units = 0.8 * 75 = 60 px
     'rotated': ([[0.4 * C, -0.4 * S, 0.1], [0.4 * S, 0.4 * C, -0.2]], (150, 150),
                 dict(area=60 * 60 / 22500., aspect=60 / 60. - 0.5, direction=0, height=0,
-                     outside=0)),
+                     outside=0, width=60 / 150.)),
     # sheared, on a 60 x 100 view: tl (-0.8, -0.2) -> (10, 24) px, tr (0.2, -0.2) ->
     # (60, 24), bl (-0.2, 0.2) -> (40, 36): width 50, height sqrt(30^2 + 12^2)
     'sheared': ([[0.5, 0.3, 0], [0, 0.2, 0]], (60, 100),
                 dict(area=50 * math.sqrt(1044) / 6000., aspect=math.sqrt(1044) / 50 - 0.5,
-                     direction=0, height=0, outside=0)),
+                     direction=0, height=0, outside=0, width=50 / 100.)),
     # mirrored left-right: tl (112.5, 56.25), tr (37.5, 56.25), bl (112.5, 93.75)
     'mirrored': ([[-0.5, 0, 0], [0, 0.25, 0]], (150, 150),
                  dict(area=75 * 37.5 / 22500., aspect=0, direction=112.5 - 37.5, height=0,
-                      outside=0)),
+                      outside=0, width=75 / 150.)),
     # upside down, low: tl (60, 78.75), tr (90, 78.75), bl (60, 71.25)
     'upside-down': ([[0.2, 0, 0], [0, -0.05, 0]], (150, 150),
                     dict(area=30 * 7.5 / 22500., aspect=0, direction=78.75 - 71.25,
-                         height=10 - 7.5, outside=0)),
+                         height=10 - 7.5, outside=0, width=30 / 150.)),
     # partly above and right of the view: tl (0.7, -1.5) -> (127.5, -37.5), tr (1.7, -1.5)
     # -> (202.5, -37.5), bl (0.7, -0.5) -> (127.5, 37.5); corners out by 0.5, 1.2, 0.7, 0
     'outside': ([[0.5, 0, 1.2], [0, 0.5, -1.0]], (150, 150),
                 dict(area=75 * 75 / 22500., aspect=75 / 75. - 0.5, direction=0, height=0,
-                     outside=(0.5 + 1.2 + 0.7 + 0) / 4)),
+                     outside=(0.5 + 1.2 + 0.7 + 0) / 4, width=75 / 150.)),
     # 0.6 px wide: the aspect divides by 1 px, not by the width
     'narrow': ([[0.004, 0, 0], [0, 0.3, 0]], (150, 150),
                dict(area=0.6 * 45 / 22500., aspect=45 / 1. - 0.5, direction=0, height=0,
-                    outside=0)),
+                    outside=0, width=0.6 / 150.)),
 }
 OUT = (5, 7)     # Ho, Wo of the hand-built grids
 

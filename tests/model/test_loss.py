@@ -53,6 +53,28 @@ def test_area_aspect_and_height_by_hand():
     numpy.testing.assert_allclose(r['aspect'][0], [32 / 32 - 0.5, 0, 64 / 12.8 - 0.5], rtol=1e-12)
     numpy.testing.assert_allclose(r['height'][0], [0, 10 - 8, 0], atol=1e-12)
     numpy.testing.assert_array_equal(r['direction'][0], [0, 0, 0])
+    numpy.testing.assert_allclose(r['width'][0], [32 / 128, 64 / 128, 12.8 / 128], rtol=1e-12)
+
+
+def test_width_term_narrows_a_wide_box_without_touching_its_height():
+    # a box 64 x 16 px on a 65 x 129 view (theta 0.5, 0.25): width 64 / 128 = 0.5
+    out = SEEOutput(chainer.Variable(numpy.zeros((1, 1, 2, 3))),
+                    chainer.Variable(_grids([[[[0.5, 0, 0.1], [0, 0.25, 0]]]])), None, None)
+    loss, parts = SEELoss('paper', (65, 129), width_weight=3.0)(
+        out, numpy.zeros((1, 1, 2), numpy.int32))
+    assert parts['width'] == pytest.approx(0.5)
+    assert float(loss.array) == pytest.approx(2 * math.log(3) + 3.0 * 0.5)
+    loss.backward()
+    gx, gy = out.grids.grad[0, 0]             # descent moves a corner by -grad
+    # d width / d x = 1 / 2 grid unit per grid unit of x at the right side, -1/2 at the left
+    assert gx[0, -1] + gx[-1, -1] == pytest.approx(3.0 * 0.5)
+    assert gx[0, 0] + gx[-1, 0] == pytest.approx(-3.0 * 0.5)
+    assert numpy.abs(gy).max() == 0           # the height is left alone
+    # off by default: no term, no part
+    _, plain = SEELoss('paper', (65, 129), area_weight=1.0)(
+        out, numpy.zeros((1, 1, 2), numpy.int32))
+    assert plain['width'] == pytest.approx(0.5) and plain['loss'] == pytest.approx(
+        2 * math.log(3) + 0.5 * 0.25)
 
 
 def test_outside_term_by_hand():

@@ -8,7 +8,7 @@ from chainer_see.training.loss import FSNS_WORD_WEIGHTS, LOSS_PRESETS, SEELoss
 _TEXT = dict(mode='svhn', area_weight=0.0, area_accuracy_scale=0.0, aspect_weight=0.0,
              direction_weight=0.0, height_hinge=None, height_weight=1.0,
              outside_weight=0.0, word_weights=None, box_weight=0.0, head=None,
-             last_accuracy=None)
+             last_accuracy=None, width_weight=0.0)   # width_weight: added later, off
 _FSNS = dict(_TEXT, mode='fsns', area_accuracy_scale=2.0, direction_weight=1.0,
              height_hinge=10.0, word_weights=(1.0, 1.25, 2.0, 1.25))
 #: ``vars(SEELoss.preset(name))`` before the table (the pin)

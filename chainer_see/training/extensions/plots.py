@@ -36,6 +36,7 @@ LABELS = {
     'main/aspect': 'aspect hinge (height / width - 0.5)',
     'main/direction': 'direction (mirrored grid, grid units)',
     'main/outside': 'outside the view (grid units)',
+    'main/width': 'width / view width',
     'main/height': 'height hinge (pixels)',
     'main/box': 'training box loss (smooth-L1, grid corners vs true boxes)',
     'lr': 'Adam alpha',
@@ -186,7 +187,8 @@ def training_curves(trigger, regularizers=False, words=1, boxes=False, box_loss=
         loss_keys += ['main/box']
     if regularizers:
         curves.append(CurvePlot(
-            ['main/area', 'main/aspect', 'main/direction', 'main/outside', 'main/height'],
+            ['main/area', 'main/aspect', 'main/direction', 'main/outside', 'main/height',
+             'main/width'],
             'regularizers.png', 'Regularizers of the predicted grids (training batches)',
             'regularizer value (mean over regions)', trigger=trigger))
     curves.append(CurvePlot(
