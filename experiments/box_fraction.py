@@ -1,20 +1,26 @@
 #!/usr/bin/env python
-"""What a few true boxes buy (issue 17): the grid trained with boxes on a share F of images.
+"""What a few true boxes buy (issue 17): runs trained with boxes on a share F of images.
 
-Runs the ``grid128-boxes-F`` experiments of ``small_scale.py`` (the 128x128 grid from
-scratch, 1-4 filled cells mixed, the box loss on a fixed, seeded share F of the training
-images, the same minutes each), evaluates each on the 1,000 held-out full grids, and
-writes into ``--runs``:
+Runs one set of experiments of ``small_scale.py`` that differ only in F, the share of
+training images whose true boxes add the box loss (fixed and seeded), the same minutes
+each:
 
-- ``box_fraction.md`` and ``box_fraction.json``: per F, the iterations, the boxed images
-  the run saw (F x iterations x batch), sequence accuracy, mean IoU and the share of
-  boxes with IoU >= 0.5;
-- ``box_fraction.png``: mean IoU and the IoU >= 0.5 share against F (log axis; F = 0
-  drawn as a line), and mean IoU against the number of labelled boxes seen.
+- ``--set grid``: ``grid128-boxes-F``, the 128x128 grid from scratch, 1-4 filled cells
+  mixed, evaluated on 1,000 held-out full grids;
+- ``--set random``: ``random128-boxes-F``, the text-only random128 model on four numbers
+  anywhere, evaluated on 1,000 held-out four-number images.
+
+It writes into ``--runs`` (``NAME`` = ``box_fraction``, or ``box_fraction_random``):
+
+- ``NAME.md`` and ``NAME.json``: per F, the iterations, the boxed images the run saw
+  (F x iterations x batch), sequence accuracy, mean IoU and the share of boxes with
+  IoU >= 0.5;
+- ``NAME.png``: mean IoU and the IoU >= 0.5 share against F (log axis; F = 0 drawn as a
+  line), and mean IoU against the number of labelled boxes seen.
 
 Finished runs are not trained again.  Example::
 
-    python experiments/box_fraction.py --minutes 8
+    python experiments/box_fraction.py --set random --minutes 10
 """
 import argparse
 import json
@@ -27,19 +33,28 @@ if HERE not in sys.path:
 
 import small_scale  # noqa: E402  (the experiment driver beside this script)
 
-#: the synthetic-grid128 batch size (train.py's default for it), for a run folder
-#: without its config.json
+#: the batch size of both sets (train.py's default for the 128x128 sets), for a run
+#: folder without its config.json
 BATCH = 16
 
+#: per set: the experiments' name pattern, what they train on, what they are tested on,
+#: the output files' name
+SETS = {
+    'grid': ('grid128-boxes-%g', 'synthetic-grid128 from scratch',
+             '1,000 held-out full grids', 'box_fraction'),
+    'random': ('random128-boxes-%g', 'synthetic-random128 from the text-only random128 model',
+               '1,000 held-out four-number images', 'box_fraction_random'),
+}
 
-def names(fractions):
-    return ['grid128-boxes-%g' % f for f in fractions]
+
+def names(fractions, which='grid'):
+    return [SETS[which][0] % f for f in fractions]
 
 
-def rows_of(runs, fractions):
+def rows_of(runs, fractions, which='grid'):
     """One row per finished and evaluated run: F and its figures."""
     rows = []
-    for f, name in zip(fractions, names(fractions)):
+    for f, name in zip(fractions, names(fractions, which)):
         out = os.path.join(runs, name)
         report_path = os.path.join(out, 'eval', 'report.json')
         if not os.path.exists(report_path):
@@ -85,8 +100,9 @@ def table(rows):
     return '\n'.join(lines) + '\n'
 
 
-def plot(rows, path):
+def plot(rows, path, which='grid'):
     """IoU against F, and mean IoU against the labelled boxes seen."""
+    _, trained, tested, _ = SETS[which]
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -104,7 +120,7 @@ def plot(rows, path):
                    label='text only (F = 0): mean IoU')
     ax.set_xscale('log')
     ax.set_xlabel('share of training images with true boxes, F (%)')
-    ax.set_ylabel('on 1,000 held-out full grids')
+    ax.set_ylabel('on ' + tested)
     ax.set_ylim(0, 1)
     ax.set_title('Box IoU against the share of boxed images')
     ax.legend(loc='upper left', fontsize=8)
@@ -115,12 +131,12 @@ def plot(rows, path):
         ax.axhline(r['mean_iou'], color='grey', linestyle=':', label='text only (F = 0)')
     ax.set_xscale('log')
     ax.set_xlabel('labelled images seen in training (log)')
-    ax.set_ylabel('mean IoU, 1,000 held-out full grids')
+    ax.set_ylabel('mean IoU, ' + tested)
     ax.set_ylim(0, 1)
     ax.set_title('Mean IoU against the labelled boxes it took')
     if text_only:
         ax.legend(loc='upper left', fontsize=8)
-    fig.suptitle('synthetic-grid128 from scratch, the same minutes per run')
+    fig.suptitle(trained + ', the same minutes per run')
     fig.tight_layout()
     with atomic_file(path) as fh:
         fig.savefig(fh, format='png', dpi=90)
@@ -133,9 +149,13 @@ def main(argv=None):
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--runs', default=os.path.join(HERE, 'runs'),
                    help='folder of the runs (one sub-folder per experiment)')
+    p.add_argument('--set', dest='which', choices=sorted(SETS), default='grid',
+                   help='grid: the 128x128 grid from scratch; random: the random128 model '
+                        'on four numbers anywhere')
     p.add_argument('--minutes', type=float, default=None,
-                   help='training minutes of each run (default: the experiments\' own, %g)'
-                        % small_scale.EXPERIMENTS[names([0.0])[0]].minutes)
+                   help='training minutes of each run; None: the experiments\' own '
+                        '(%s)' % ', '.join('%s %g' % (w, small_scale.EXPERIMENTS[
+                            names([0.0], w)[0]].minutes) for w in sorted(SETS)))
     p.add_argument('--fractions', type=float, nargs='+', default=list(small_scale.BOX_FRACTIONS),
                    choices=list(small_scale.BOX_FRACTIONS), metavar='F',
                    help='the shares F to run, of %s'
@@ -143,7 +163,7 @@ def main(argv=None):
     p.add_argument('--summary-only', action='store_true',
                    help='run nothing, only collect the figures of finished runs')
     args = p.parse_args(argv)
-    todo = names(args.fractions)
+    todo = names(args.fractions, args.which)
     cmd = ['--runs', args.runs, '--only'] + todo + ['--no-baselines']
     if args.minutes is not None:
         cmd += ['--minutes'] + ['%s=%g' % (n, args.minutes) for n in todo]
@@ -152,12 +172,13 @@ def main(argv=None):
     status = small_scale.main(cmd)
     if status:
         return status
-    rows = rows_of(args.runs, args.fractions)
+    rows = rows_of(args.runs, args.fractions, args.which)
     from chainer_see.atomic import write_text
-    write_text(os.path.join(args.runs, 'box_fraction.json'), json.dumps(rows, indent=1))
-    write_text(os.path.join(args.runs, 'box_fraction.md'), table(rows))
+    stem = os.path.join(args.runs, SETS[args.which][3])
+    write_text(stem + '.json', json.dumps(rows, indent=1))
+    write_text(stem + '.md', table(rows))
     if rows:
-        plot(rows, os.path.join(args.runs, 'box_fraction.png'))
+        plot(rows, stem + '.png', args.which)
     print(table(rows))
     return 0
 

@@ -29,6 +29,17 @@ experiment                    dataset              what it shows
                                                   then 2, 3, 4 filled cells of the grid
 ``grid128-zoom-replace``      synthetic-grid128    grid128-zoom's model on through 1 -> 4 cells,
                                                   each level on its own images
+``grid128-four``              synthetic-grid128    the three-cell model straight on four cells
+``random128``                 synthetic-random128  1 -> 4 numbers anywhere on 128x128 from the
+                                                   grid128-zoom-replace model
+``random128-no-curriculum``   synthetic-random128  the same start, 1-4 numbers mixed
+``random128-restarts``        synthetic-random128  random128 with a localization-only restart
+``random128-tightS``          synthetic-random128  the random128 model on four numbers, area
+                                                   term S x accuracy (S = 6, 10)
+``random128-widthW``         synthetic-random128  the same with the width term at W (1, 3)
+``grid128-from-random``       synthetic-grid128    the random128-width1 model on 1-4 cells mixed
+``random128-boxes-F``         synthetic-random128  issue 17: the random128 model on four
+                                                   numbers, true boxes on a share F
 ``grid128-boxes-F``           synthetic-grid128    issue 17: the grid from scratch, 1-4 cells
                                                   mixed, true boxes on a share F of the images
                                                   (F = 0, 0.01, 0.1, 1; experiments/box_fraction.py)
@@ -265,6 +276,34 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
                'random128 with one localization-only restart (the reader re-initialized) '
                'after 1,000 iterations', ('grid128-zoom-replace',)),
 ] + [
+    # The random128 model's boxes hold plate and background (IoU 0.34 on four numbers):
+    # its run on four numbers (--start-level 4) with more area pressure at a lower rate,
+    # so that the boxes shrink onto the digits while the reader keeps reading them
+    Experiment('random128-tight%d' % scale, 'synthetic-random128', 90,
+               _grid128_from('random128', '0.3', *RANDOM128[:4] + (
+                   '--area-scale', str(scale), '--start-level', '4', '--lr', '3e-4')),
+               'the random128 model on four numbers with lambda1 = %d x accuracy, '
+               'rate 3e-4 decayed to 1e-4 over the last 20 %%' % scale, ('random128',))
+    for scale in (6, 10)
+] + [
+    # more area pressure shrank the boxes' height, not their width (a 20-minute run of
+    # each: twice as wide as their numbers, IoU flat at 0.37): the same continuation
+    # with the width term instead (--width-weight), the area term as random128's
+    Experiment('random128-width%g' % weight, 'synthetic-random128', 70,
+               _grid128_from('random128', '0.3', *RANDOM128 + (
+                   '--width-weight', '%g' % weight, '--start-level', '4', '--lr', '3e-4')),
+               'the random128 model on four numbers with the width term at %g, '
+               'rate 3e-4 decayed to 1e-4 over the last 20 %%' % weight, ('random128',))
+    for weight in (1, 3)
+] + [
+    # the grid as the last step of the random chain: the random128-width1 model on 1-4
+    # filled cells mixed (a text-only model that found four numbers anywhere)
+    Experiment('grid128-from-random', 'synthetic-grid128', 20,
+               _grid128_from('random128-width1', '0.3', *RANDOM128[2:] + (
+                   '--width-weight', '1', '--no-curriculum', '--lr', '3e-4')),
+               'the random128-width1 model on the grid, 1-4 filled cells mixed, the width '
+               'term at 1, rate 3e-4', ('random128-width1',)),
+] + [
     # issue 17: what a few true boxes buy.  The same run from scratch (all levels mixed,
     # N = 4) in the same time, with the box loss on a fixed share F of the images;
     # weight 10, so that at F = 1 % the rare boxed image still moves the grid
@@ -273,6 +312,15 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
                                    '--box-weight', '10'),
                'the 128x128 grid from scratch, 1-4 filled cells mixed, true boxes on %g %% '
                'of the images (box weight 10)' % (100 * f))
+    for f in BOX_FRACTIONS] + [
+    # the same shares on the random set, started from the text-only random128 model (its
+    # regions on their numbers, their boxes loose): what a few boxes add to a model that
+    # found the text from labels alone, at four numbers, the same minutes each
+    Experiment('random128-boxes-%g' % f, 'synthetic-random128', 10,
+               _grid128_from('random128', '0.3', *RANDOM128 + (
+                   '--start-level', '4', '--box-fraction', '%g' % f, '--box-weight', '10')),
+               'the random128 model on four numbers, true boxes on %g %% of the images '
+               '(box weight 10)' % (100 * f), ('random128',))
     for f in BOX_FRACTIONS] + [
     Experiment('grid-layout', 'synthetic-grid4', 75,
                _frozen_svhn_reader('--direction-weight', '1', '--height-hinge', '10',

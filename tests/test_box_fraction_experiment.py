@@ -62,3 +62,36 @@ def test_summary_only_collects_without_training(tmp_path, capsys):
     assert [r['box_fraction'] for r in rows] == [1.0]
     assert '| 100 % | 100 | 1.0 | 1600 |' in (tmp_path / 'box_fraction.md').read_text()
     assert not (tmp_path / 'grid128-boxes-0' / 'experiment.log').exists()
+
+
+def test_the_random_set_starts_every_share_from_the_text_only_random128_model():
+    m = _script()
+    exps = [m.small_scale.EXPERIMENTS[n] for n in m.names(m.small_scale.BOX_FRACTIONS,
+                                                          'random')]
+    assert [e.name for e in exps] == ['random128-boxes-0', 'random128-boxes-0.01',
+                                      'random128-boxes-0.1', 'random128-boxes-1']
+    assert {e.dataset for e in exps} == {'synthetic-random128'}
+    assert {e.needs for e in exps} == {('random128',)}
+    strip = {tuple(a for i, a in enumerate(e.args) if i != e.args.index('--box-fraction') + 1)
+             for e in exps}
+    assert len(strip) == 1 and len({e.minutes for e in exps}) == 1
+    train = m.small_scale.train_command(exps[1], '/r/random128-boxes-0.01', 10, runs='/r')
+    assert train[train.index('--box-fraction') + 1] == '0.01'
+    assert train[train.index('--start-level') + 1] == '4'
+    assert train[train.index('--load-localization') + 1] == '/r/random128/model.npz'
+    assert '--no-curriculum' not in train
+
+
+def test_summary_of_the_random_set_goes_to_its_own_files(tmp_path):
+    m = _script()
+    out = tmp_path / 'random128-boxes-0.1'
+    (out / 'eval').mkdir(parents=True)
+    (out / 'eval' / 'report.json').write_text(json.dumps(
+        {'sequence_accuracy': 0.25, 'char_accuracy': 0.7, 'mean_iou': 0.45, 'iou50': 0.4}))
+    (out / 'log').write_text(json.dumps([{'iteration': 600, 'elapsed_time': 600.0,
+                                          'main/box': 0.2}]))
+    assert m.main(['--runs', str(tmp_path), '--set', 'random', '--summary-only']) == 0
+    assert '| 10 % | 600 | 10.0 | 960 | 25.0 % | 70.0 % | 0.450 | 40.0 % |' in (
+        tmp_path / 'box_fraction_random.md').read_text()
+    assert (tmp_path / 'box_fraction_random.png').exists()
+    assert not (tmp_path / 'box_fraction.md').exists()
