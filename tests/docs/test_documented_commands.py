@@ -31,6 +31,11 @@ EXCLUDED = {
         'the issue-17 measurement (docs/results.md section 8): four training runs of 4 '
         'minutes and their evaluations on 1,000 held-out images; the runs it asks for and '
         'its table and plot are checked by tests/test_box_fraction_experiment.py'),
+    'python experiments/box_fraction.py --set random --minutes 8': (
+        'the issue-17 measurement on the random set (docs/results.md section 8): four '
+        'runs of 8 minutes from the random128 run\'s model and their evaluations on 1,000 '
+        'held-out images; the runs it asks for and its table are checked by '
+        'tests/test_box_fraction_experiment.py'),
     'python experiments/small_scale.py --only grid128-from-crops '
     '--minutes grid128-from-crops=68 --no-baselines': EXPERIMENT,
     'python experiments/small_scale.py --only grid128-from-crops-area '
@@ -42,10 +47,16 @@ EXCLUDED = {
     'synthetic-grid128':
         'writes into the committed models/ folder; the same CLI is run on a temporary '
         'folder by tests/test_zoo.py::test_the_cli_adds_and_lists',
-    'python -m chainer_see.zoo add experiments/runs/random128/model.npz synthetic-random128':
+    'python experiments/small_scale.py --only random128 --no-baselines': EXPERIMENT,
+    'python experiments/small_scale.py --only random128-width1 --no-baselines':
+        'the run behind the zoo model synthetic-random128 (models/README.md): 70 minutes '
+        'from the random128 run\'s model; ' + EXPERIMENT,
+    'python experiments/small_scale.py --jobs 2 --only random128-width1 random128-width3 '
+    '--no-baselines': EXPERIMENT,
+    'python -m chainer_see.zoo add experiments/runs/random128-width1/model.npz '
+    'synthetic-random128':
         'writes into the committed models/ folder; the same CLI is run on a temporary '
         'folder by tests/test_zoo.py::test_the_cli_adds_and_lists',
-    'python experiments/small_scale.py --only random128 --no-baselines': EXPERIMENT,
     'python train.py --out experiments/runs/random128 --resume --time-limit 75':
         'the 25 more minutes of the random128 run behind the zoo model synthetic-random128 '
         '(needs that run\'s snapshots); train.py --resume is run on small runs by '
