@@ -43,11 +43,14 @@ EXCLUDED = {
     'python experiments/small_scale.py --only svhn --minutes svhn=45 --no-baselines':
         'the run behind a zoo model (models/README.md): 45 minutes of training, then 1,000 '
         'held-out images; small_scale.py itself is run by tests/test_experiments.py',
-    'python -m chainer_see.zoo add experiments/runs/grid128-zoom-replace/model.npz '
+    'python -m chainer_see.zoo add experiments/runs/grid128-from-random/model.npz '
     'synthetic-grid128':
         'writes into the committed models/ folder; the same CLI is run on a temporary '
         'folder by tests/test_zoo.py::test_the_cli_adds_and_lists',
     'python experiments/small_scale.py --only random128 --no-baselines': EXPERIMENT,
+    'python experiments/small_scale.py --only grid128-from-random --no-baselines':
+        'the run behind the zoo model synthetic-grid128 (models/README.md): 20 minutes '
+        'from the random128-width1 run\'s model; ' + EXPERIMENT,
     'python experiments/small_scale.py --only random128-width1 --no-baselines':
         'the run behind the zoo model synthetic-random128 (models/README.md): 70 minutes '
         'from the random128 run\'s model; ' + EXPERIMENT,

@@ -55,3 +55,20 @@ def test_the_random_zoo_model_is_evaluated_on_its_set_and_on_the_grid(workdir, c
     for k in (1, 2, 3, 4):
         assert '  word %d ' % k in out
     assert '  word 5 ' not in out
+
+
+@pytest.mark.parametrize('command, dataset', [
+    ('python evaluate.py synthetic-grid128 --count 1000', 'synthetic-grid128'),
+    ('python evaluate.py synthetic-grid128 --dataset synthetic-grid4 --count 1000',
+     'synthetic-grid4')], ids=['own-set', 'other-2x2'])
+def test_the_grid_zoo_model_is_evaluated_on_its_grid_and_on_other_2x2_images(
+        workdir, command, dataset):
+    """models/README.md and docs/results.md section 9: the grid model on its held-out grids
+    and on the 200x200 grid of synthetic-grid4 (shrunk to its 128x128 input), every
+    region reported."""
+    if 'synthetic-grid128' not in zoo.names():
+        pytest.fail('models/synthetic-grid128.npz is named by models/README.md but missing')
+    out = run_doc(command, workdir()).stdout
+    assert 'dataset  %s:' % dataset in out and '(32 word boxes, reading order)' in out
+    for k in (1, 2, 3, 4):
+        assert '  word %d ' % k in out
