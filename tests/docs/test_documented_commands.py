@@ -31,6 +31,11 @@ EXCLUDED = {
         'the issue-17 measurement (docs/results.md section 8): four training runs of 4 '
         'minutes and their evaluations on 1,000 held-out images; the runs it asks for and '
         'its table and plot are checked by tests/test_box_fraction_experiment.py'),
+    'python experiments/head_comparison.py --minutes 25': (
+        'the issue-20 comparison (docs/results.md section 10): three training runs of 25 '
+        'minutes, their evaluations and a lexicon evaluation on 1,000 held-out images; '
+        'the runs it asks for, its lexicon and its table are checked by '
+        'tests/test_head_comparison.py'),
     'python experiments/box_fraction.py --set random --minutes 8': (
         'the issue-17 measurement on the random set (docs/results.md section 8): four '
         'runs of 8 minutes from the random128 run\'s model and their evaluations on 1,000 '
