@@ -150,6 +150,7 @@ class SEELoss(object):
         height_hinge: minimum box height in pixels (code FSNS: 10) or ``None`` (off).
         height_weight: weight of the height hinge.
         outside_weight: weight of the corners-outside-the-view penalty (0: off).
+        width_weight: weight of the box-width penalty (module docstring; 0: off).
         word_weights: per word-slot weights, at least N of them, or ``None`` (all 1).
         box_weight: weight of the box term (module docstring) on the calls that pass
             true boxes; it needs ``view_size``.  The term is added whatever the mode and
