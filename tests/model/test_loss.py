@@ -56,12 +56,20 @@ def test_area_aspect_and_height_by_hand():
     numpy.testing.assert_allclose(r['width'][0], [32 / 128, 64 / 128, 12.8 / 128], rtol=1e-12)
 
 
+def _one_grid_loss(theta, view, **weights):
+    """``(output, loss, parts)`` of a ``'paper'`` SEELoss with ``weights`` on one image
+    with one region of grid ``theta`` and uniform logits over 3 classes for 2 blanks: the
+    text term is ``2 log 3``, the rest comes from the regularizers."""
+    out = SEEOutput(chainer.Variable(numpy.zeros((1, 1, 2, 3))),
+                    chainer.Variable(_grids([[theta]])), None, None)
+    loss, parts = SEELoss('paper', view, **weights)(out, numpy.zeros((1, 1, 2), numpy.int32))
+    return out, loss, parts
+
+
 def test_width_term_narrows_a_wide_box_without_touching_its_height():
     # a box 64 x 16 px on a 65 x 129 view (theta 0.5, 0.25): width 64 / 128 = 0.5
-    out = SEEOutput(chainer.Variable(numpy.zeros((1, 1, 2, 3))),
-                    chainer.Variable(_grids([[[[0.5, 0, 0.1], [0, 0.25, 0]]]])), None, None)
-    loss, parts = SEELoss('paper', (65, 129), width_weight=3.0)(
-        out, numpy.zeros((1, 1, 2), numpy.int32))
+    out, loss, parts = _one_grid_loss([[0.5, 0, 0.1], [0, 0.25, 0]], (65, 129),
+                                      width_weight=3.0)
     assert parts['width'] == pytest.approx(0.5)
     assert float(loss.array) == pytest.approx(2 * math.log(3) + 3.0 * 0.5)
     loss.backward()
@@ -70,9 +78,8 @@ def test_width_term_narrows_a_wide_box_without_touching_its_height():
     assert gx[0, -1] + gx[-1, -1] == pytest.approx(3.0 * 0.5)
     assert gx[0, 0] + gx[-1, 0] == pytest.approx(-3.0 * 0.5)
     assert numpy.abs(gy).max() == 0           # the height is left alone
-    # off by default: no term, no part
-    _, plain = SEELoss('paper', (65, 129), area_weight=1.0)(
-        out, numpy.zeros((1, 1, 2), numpy.int32))
+    # off by default: measured, not added
+    _, _, plain = _one_grid_loss([[0.5, 0, 0.1], [0, 0.25, 0]], (65, 129), area_weight=1.0)
     assert plain['width'] == pytest.approx(0.5) and plain['loss'] == pytest.approx(
         2 * math.log(3) + 0.5 * 0.25)
 
@@ -87,10 +94,8 @@ def test_outside_term_by_hand():
 
 
 def test_outside_term_pulls_a_grid_back_into_the_view():
-    out = SEEOutput(chainer.Variable(numpy.zeros((1, 1, 2, 3))),
-                    chainer.Variable(_grids([[[[0.5, 0, 1], [0, 0.5, 0]]]])), None, None)
-    loss, parts = SEELoss('paper', (50, 50), outside_weight=2.0)(
-        out, numpy.zeros((1, 1, 2), numpy.int32))
+    out, loss, parts = _one_grid_loss([[0.5, 0, 1], [0, 0.5, 0]], (50, 50),
+                                      outside_weight=2.0)
     assert parts['outside'] == pytest.approx(0.25)
     assert float(loss.array) == pytest.approx(2 * math.log(3) + 2.0 * 0.25)
     loss.backward()
@@ -166,10 +171,8 @@ def test_vectorized_loss_equals_the_loop_reference(mode, V):
 
 
 def test_direction_loss_pushes_a_mirrored_grid_back():
-    out = SEEOutput(chainer.Variable(numpy.zeros((1, 1, 2, 3))),
-                    chainer.Variable(_grids([[[[-0.5, 0, 0], [0, 0.5, 0]]]])), None, None)
-    loss, parts = SEELoss('paper', (50, 50), direction_weight=1.0)(out, numpy.zeros((1, 1, 2),
-                                                                                  numpy.int32))
+    out, loss, parts = _one_grid_loss([[-0.5, 0, 0], [0, 0.5, 0]], (50, 50),
+                                      direction_weight=1.0)
     assert parts['direction'] == pytest.approx(1.0)
     loss.backward()
     g = out.grids.grad[0, 0, 0]             # x channel
