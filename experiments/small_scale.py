@@ -111,6 +111,13 @@ def _grid128_from(run, accuracy, *options):
 #: --area-scale wins over _grid128_from's 1)
 RANDOM128 = ('--curriculum-mix', 'replace', '--height-hinge', '10', '--area-scale', '3')
 
+def _random128_four(*options):
+    """Arguments of a run that continues the random128 run's model on its four-number
+    level (``--start-level 4``) with random128's options, then ``options`` (a later
+    option wins over an earlier one)."""
+    return _grid128_from('random128', '0.3', *RANDOM128 + ('--start-level', '4') + options)
+
+
 #: the shares of images with true boxes of the issue-17 measurement
 BOX_FRACTIONS = (0.0, 0.01, 0.1, 1.0)
 
@@ -280,8 +287,7 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     # its run on four numbers (--start-level 4) with more area pressure at a lower rate,
     # so that the boxes shrink onto the digits while the reader keeps reading them
     Experiment('random128-tight%d' % scale, 'synthetic-random128', 90,
-               _grid128_from('random128', '0.3', *RANDOM128[:4] + (
-                   '--area-scale', str(scale), '--start-level', '4', '--lr', '3e-4')),
+               _random128_four('--area-scale', str(scale), '--lr', '3e-4'),
                'the random128 model on four numbers with lambda1 = %d x accuracy, '
                'rate 3e-4 decayed to 1e-4 over the last 20 %%' % scale, ('random128',))
     for scale in (6, 10)
@@ -290,8 +296,7 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     # each: twice as wide as their numbers, IoU flat at 0.37): the same continuation
     # with the width term instead (--width-weight), the area term as random128's
     Experiment('random128-width%g' % weight, 'synthetic-random128', 70,
-               _grid128_from('random128', '0.3', *RANDOM128 + (
-                   '--width-weight', '%g' % weight, '--start-level', '4', '--lr', '3e-4')),
+               _random128_four('--width-weight', '%g' % weight, '--lr', '3e-4'),
                'the random128 model on four numbers with the width term at %g, '
                'rate 3e-4 decayed to 1e-4 over the last 20 %%' % weight, ('random128',))
     for weight in (1, 3)
@@ -317,8 +322,7 @@ EXPERIMENTS = collections.OrderedDict((e.name, e) for e in [
     # regions on their numbers, their boxes loose): what a few boxes add to a model that
     # found the text from labels alone, at four numbers, the same minutes each
     Experiment('random128-boxes-%g' % f, 'synthetic-random128', 10,
-               _grid128_from('random128', '0.3', *RANDOM128 + (
-                   '--start-level', '4', '--box-fraction', '%g' % f, '--box-weight', '10')),
+               _random128_four('--box-fraction', '%g' % f, '--box-weight', '10'),
                'the random128 model on four numbers, true boxes on %g %% of the images '
                '(box weight 10)' % (100 * f), ('random128',))
     for f in BOX_FRACTIONS] + [
