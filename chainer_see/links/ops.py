@@ -6,7 +6,8 @@ Chainer/cuDNN) and sample the N regions of an image with ``multi_grid_sampler``.
 
 Inside ``with reference_ops():`` they run the straightforward Chainer implementation of
 the same network instead: ``F.convolution_2d``, ``F.max_pooling_2d``,
-``F.average_pooling_2d``, ``F.batch_normalization``, and the published sampling (the image concatenated N times along the batch axis, region-major,
+``F.average_pooling_2d``, ``F.batch_normalization``, and the published sampling (the
+image concatenated N times along the batch axis, region-major,
 ``F.spatial_transformer_grid`` / ``F.spatial_transformer_sampler``).  Same parameters,
 same results up to float rounding; the benchmark measures one against the other.
 
